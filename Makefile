@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# dm-tenant top-level build.  Newcomers need two commands: `make demo` and
+# `make check` (README.md).  Both install missing Debian packages as root.
+
+KVER ?= $(shell uname -r)
+# The running kernel's build dir, else the Debian headers installed here
+# (the host kernel of a build machine may have none).
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build/Makefile) \
+		    $(wildcard /usr/src/linux-headers-*-amd64/Makefile))
+KDIR := $(patsubst %/Makefile,%,$(KDIR))
+# The kernel the VM boots: the one matching KDIR.
+VM_KVER ?= $(patsubst linux-headers-%,%,$(notdir $(KDIR)))
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude/uapi -Ikernel
+BUILD := build
+
+export KDIR VM_KVER
+
+.PHONY: all module userspace deps check check-unit check-fuzz check-style \
+	check-vm check-long demo bench clean
+
+all: module userspace
+
+deps:
+	@scripts/install-deps.sh
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' as root" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+include userspace/userspace.mk
+include tests/tests.mk
+
+check: deps all
+	@scripts/check-all.sh
+
+demo: deps all
+	@scripts/vm/run.sh --demo scripts/demo.sh
+
+bench: deps all
+	@scripts/vm/run.sh --bench scripts/bench.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(BUILD)

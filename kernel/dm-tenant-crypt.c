@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-tenant: keys and the encrypted data path.
+ *
+ * The on-disk format is dm-crypt's aes-xts-plain64: one XTS sector per
+ * cipher sector, tweak = little-endian (sector + iv_offset), counted in
+ * cipher sectors for 4096-byte sectors (dm-crypt's iv_large_sectors).
+ *
+ * Where dm-crypt queues a write up to four times (crypt workqueue, cryptd,
+ * write thread, submission), we do the work in the context that has it:
+ *   write: encrypt into bounce pages in the submitter's context (map) and
+ *          submit from there; async cipher drivers are waited for there, so
+ *          nothing is handed to another thread.
+ *   read:  remap dm's clone to the leg and decrypt in place in the bio's
+ *          completion context; only a completion in hard-IRQ context (where
+ *          the crypto API cannot run) goes through our workqueue.
+ */
+
+#include <linux/key.h>
+#include <linux/key-type.h>
+#include <linux/slab.h>
+#include <keys/user-type.h>
+
+#include "dm-tenant.h"
+
+static inline struct tenant_req *tenant_embedded_req(struct tenant_io *io)
+{
+	return (void *)io + ALIGN(sizeof(*io), __alignof__(struct tenant_req));
+}
+
+size_t tenant_io_size(struct tenant_c *tc)
+{
+	return ALIGN(sizeof(struct tenant_io), __alignof__(struct tenant_req)) +
+	       sizeof(struct tenant_req) + tc->reqsize;
+}
+
+/* Copy the logon key named by @ref into @buf; the caller wipes @buf. */
+static int tenant_read_keyring(const struct tenant_key_ref *ref, u8 *buf,
+			       const char **error)
+{
+	const struct user_key_payload *ukp;
+	struct key *key;
+	int r = 0;
+
+	key = request_key(&key_type_logon, ref->desc, NULL);
+	if (IS_ERR(key)) {
+		r = PTR_ERR(key);
+		*error = r == -ENOKEY ?
+			"key not found in the keyring (add it as a logon key first)" :
+			"key lookup failed (revoked, expired or no permission)";
+		return r;
+	}
+
+	down_read(&key->sem);
+	ukp = user_key_payload_locked(key);
+	if (!ukp) {
+		*error = "key has been revoked";
+		r = -EKEYREVOKED;
+	} else if (ukp->datalen != ref->key_size) {
+		*error = "key in the keyring does not have the size the table names";
+		r = -EINVAL;
+	} else {
+		memcpy(buf, ukp->data, ref->key_size);
+	}
+	up_read(&key->sem);
+	key_put(key);
+	return r;
+}
+
+/*
+ * Load the key named by @ref into a new cipher transform and make it the
+ * target's.  On any failure the previous transform, key string and key
+ * state are left exactly as they were.
+ */
+int tenant_load_key(struct tenant_c *tc, const char *key_string,
+		    const struct tenant_key_ref *ref, const char **error)
+{
+	struct crypto_skcipher *tfm, *old;
+	char *new_string;
+	u8 *key;
+	int r;
+
+	key = kmalloc(ref->key_size, GFP_KERNEL);
+	new_string = kstrdup(key_string, GFP_KERNEL);
+	if (!key || !new_string) {
+		*error = "cannot allocate key buffer";
+		r = -ENOMEM;
+		goto out_free;
+	}
+
+	r = tenant_read_keyring(ref, key, error);
+	if (r)
+		goto out_free;
+
+	tfm = crypto_alloc_skcipher("xts(aes)", 0, CRYPTO_ALG_ALLOCATES_MEMORY);
+	if (IS_ERR(tfm)) {
+		r = PTR_ERR(tfm);
+		*error = "cannot allocate xts(aes) cipher (are ecb and xts loaded?)";
+		goto out_free;
+	}
+
+	/* Per-bio data was sized for the first transform's requests. */
+	if (tc->reqsize && crypto_skcipher_reqsize(tfm) > tc->reqsize) {
+		*error = "cipher driver changed since the table was loaded";
+		r = -EINVAL;
+		goto out_tfm;
+	}
+
+	crypto_skcipher_set_flags(tfm, CRYPTO_TFM_REQ_FORBID_WEAK_KEYS);
+	r = crypto_skcipher_setkey(tfm, key, ref->key_size);
+	if (r) {
+		*error = "cipher refused the key (weak or malformed XTS key)";
+		goto out_tfm;
+	}
+
+	old = tc->tfm;
+	WRITE_ONCE(tc->tfm, tfm);
+	kfree(tc->key_string);
+	tc->key_string = new_string;
+	tc->key_size = ref->key_size;
+	if (!tc->reqsize)
+		tc->reqsize = crypto_skcipher_reqsize(tfm);
+	/* crypto_free_skcipher() zeroes the transform's key schedule. */
+	if (old)
+		crypto_free_skcipher(old);
+	kfree_sensitive(key);
+	return 0;
+
+out_tfm:
+	crypto_free_skcipher(tfm);
+out_free:
+	kfree(new_string);
+	kfree_sensitive(key);
+	return r;
+}
+
+/* Forget the key: the transform that holds it is zeroed and freed. */
+void tenant_wipe_key(struct tenant_c *tc)
+{
+	struct crypto_skcipher *tfm = tc->tfm;
+
+	WRITE_ONCE(tc->tfm, NULL);
+	if (tfm)
+		crypto_free_skcipher(tfm);
+}
+
+int tenant_crypt_init(struct tenant_c *tc)
+{
+	int r;
+
+	mutex_init(&tc->bounce_lock);
+
+	r = bioset_init(&tc->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
+	if (r)
+		return r;
+
+	/* One maximal bio's worth of pages guarantees forward progress. */
+	r = mempool_init_page_pool(&tc->page_pool, BIO_MAX_VECS, 0);
+	if (r)
+		return r;
+
+	r = mempool_init_kmalloc_pool(&tc->req_pool, BIO_MAX_VECS,
+				      sizeof(struct tenant_req) + tc->reqsize);
+	if (r)
+		return r;
+
+	tc->wq = alloc_workqueue("kdmtenantd", WQ_MEM_RECLAIM | WQ_HIGHPRI |
+				 WQ_CPU_INTENSIVE, 0);
+	if (!tc->wq)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Safe on a partly initialised target. */
+void tenant_crypt_exit(struct tenant_c *tc)
+{
+	if (tc->wq)
+		destroy_workqueue(tc->wq);
+	mempool_exit(&tc->req_pool);
+	mempool_exit(&tc->page_pool);
+	bioset_exit(&tc->bs);
+	tenant_wipe_key(tc);
+	kfree(tc->key_string);
+	tc->key_string = NULL;
+}
+
+static void tenant_req_done(struct crypto_async_request *areq, int err);
+
+static void tenant_req_init(struct tenant_io *io, struct tenant_req *treq)
+{
+	treq->io = io;
+	skcipher_request_set_tfm(&treq->req, io->tfm);
+	/* MAY_BACKLOG: a full driver queue backlogs instead of dropping. */
+	skcipher_request_set_callback(&treq->req, CRYPTO_TFM_REQ_MAY_BACKLOG,
+				      tenant_req_done, treq);
+}
+
+static void tenant_io_init(struct tenant_c *tc, struct tenant_io *io,
+			   struct bio *bio, bool write)
+{
+	io->tc = tc;
+	io->tfm = READ_ONCE(tc->tfm);
+	io->bio = bio;
+	io->write_bio = NULL;
+	io->write = write;
+	io->status = BLK_STS_OK;
+	io->cc_sector = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) +
+			tc->iv_offset;
+	atomic_set(&io->pending, 1);
+	io->req = tenant_embedded_req(io);
+	tenant_req_init(io, io->req);
+}
+
+static void tenant_release_req(struct tenant_io *io)
+{
+	if (io->req && io->req != tenant_embedded_req(io))
+		mempool_free(io->req, &io->tc->req_pool);
+	io->req = NULL;
+}
+
+static void tenant_crypt_error(struct tenant_io *io, int err)
+{
+	/* Racing writers all store an error; any one of them will do. */
+	WRITE_ONCE(io->status, errno_to_blk_status(err));
+	DMERR_LIMIT("%s/%s: cipher error %d", io->tc->tenant, io->tc->volume,
+		    err);
+}
+
+static void tenant_read_finish(struct tenant_io *io)
+{
+	struct bio *bio = io->bio;
+
+	if (unlikely(io->status)) {
+		atomic64_inc(&io->tc->stats.crypt_errors);
+		bio->bi_status = io->status;
+	}
+	bio->bi_end_io = io->orig_end_io;
+	bio_endio(bio);
+}
+
+/* Drop one reference; the last one finishes the cipher stage. */
+static void tenant_io_put(struct tenant_io *io)
+{
+	if (!atomic_dec_and_test(&io->pending))
+		return;
+	if (io->write)
+		complete(&io->done);
+	else
+		tenant_read_finish(io);
+}
+
+static void tenant_req_done(struct crypto_async_request *areq, int err)
+{
+	struct tenant_req *treq = areq->data;
+	struct tenant_io *io = treq->io;
+
+	/* Moved out of the backlog; the final completion follows. */
+	if (err == -EINPROGRESS)
+		return;
+	if (unlikely(err))
+		tenant_crypt_error(io, err);
+	if (treq != tenant_embedded_req(io))
+		mempool_free(treq, &io->tc->req_pool);
+	tenant_io_put(io);
+}
+
+/*
+ * Hand every remaining cipher sector of @io to the cipher.  Returns -EAGAIN
+ * if a request could not be allocated with @gfp (only for non-sleeping
+ * masks); the iterators then say where to continue.
+ */
+static int tenant_convert(struct tenant_io *io, gfp_t gfp)
+{
+	struct tenant_c *tc = io->tc;
+	unsigned int len = tc->sector_size;
+	struct bio *out = io->write ? io->write_bio : io->bio;
+
+	while (io->iter_in.bi_size) {
+		struct bio_vec bv_in = bio_iter_iovec(io->bio, io->iter_in);
+		struct bio_vec bv_out = bio_iter_iovec(out, io->iter_out);
+		struct tenant_req *treq = io->req;
+		int r;
+
+		/* A cipher sector must not straddle a segment (io_hints). */
+		if (unlikely(bv_in.bv_len < len || bv_out.bv_len < len)) {
+			tenant_crypt_error(io, -EIO);
+			return 0;
+		}
+
+		if (!treq) {
+			treq = mempool_alloc(&tc->req_pool, gfp);
+			if (!treq)
+				return -EAGAIN;
+			tenant_req_init(io, treq);
+			io->req = treq;
+		}
+
+		sg_init_table(&treq->sg_in, 1);
+		sg_set_page(&treq->sg_in, bv_in.bv_page, len, bv_in.bv_offset);
+		sg_init_table(&treq->sg_out, 1);
+		sg_set_page(&treq->sg_out, bv_out.bv_page, len, bv_out.bv_offset);
+		memset(treq->iv, 0, sizeof(treq->iv));
+		*(__le64 *)treq->iv = cpu_to_le64(io->cc_sector >> tc->sector_shift);
+		skcipher_request_set_crypt(&treq->req, &treq->sg_in,
+					   &treq->sg_out, len, treq->iv);
+
+		atomic_inc(&io->pending);
+		r = io->write ? crypto_skcipher_encrypt(&treq->req) :
+				crypto_skcipher_decrypt(&treq->req);
+		switch (r) {
+		case 0:
+			/* Done synchronously: reuse the request. */
+			atomic_dec(&io->pending);
+			break;
+		case -EINPROGRESS:
+		case -EBUSY:
+			/* The driver owns it until tenant_req_done(). */
+			io->req = NULL;
+			break;
+		default:
+			atomic_dec(&io->pending);
+			tenant_crypt_error(io, r);
+			return 0;
+		}
+
+		bio_advance_iter(io->bio, &io->iter_in, len);
+		bio_advance_iter(out, &io->iter_out, len);
+		io->cc_sector += len >> SECTOR_SHIFT;
+	}
+	return 0;
+}
+
+/* ---- reads ---- */
+
+static void tenant_read_decrypt(struct tenant_io *io, gfp_t gfp);
+
+static void tenant_read_work(struct work_struct *work)
+{
+	tenant_read_decrypt(container_of(work, struct tenant_io, work),
+			    GFP_NOIO);
+}
+
+static void tenant_read_decrypt(struct tenant_io *io, gfp_t gfp)
+{
+	if (tenant_convert(io, gfp) == -EAGAIN) {
+		/* Out of atomic memory: finish in process context. */
+		INIT_WORK(&io->work, tenant_read_work);
+		queue_work(io->tc->wq, &io->work);
+		return;
+	}
+	tenant_release_req(io);
+	tenant_io_put(io);
+}
+
+static void tenant_read_endio(struct bio *bio)
+{
+	struct tenant_io *io = bio->bi_private;
+
+	if (unlikely(bio->bi_status)) {
+		atomic64_inc(&io->tc->stats.read_errors);
+		bio->bi_end_io = io->orig_end_io;
+		bio_endio(bio);
+		return;
+	}
+
+	io->iter_in = io->orig_iter;
+	io->iter_out = io->orig_iter;
+
+	/* The crypto API cannot run in hard-IRQ context. */
+	if (unlikely(in_hardirq() || irqs_disabled())) {
+		INIT_WORK(&io->work, tenant_read_work);
+		queue_work(io->tc->wq, &io->work);
+		return;
+	}
+	/* Completion context may hold locks: never sleep here. */
+	tenant_read_decrypt(io, GFP_NOWAIT | __GFP_NOWARN);
+}
+
+int tenant_map_read(struct tenant_c *tc, struct bio *bio)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+	struct tenant_leg *leg = &tc->legs[0];
+
+	tenant_io_init(tc, io, bio, false);
+	io->orig_iter = bio->bi_iter;
+	io->orig_end_io = bio->bi_end_io;
+	bio->bi_end_io = tenant_read_endio;
+	bio->bi_private = io;
+
+	bio_set_dev(bio, leg->dev->bdev);
+	bio->bi_iter.bi_sector = leg->start +
+		dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
+	return DM_MAPIO_REMAPPED;
+}
+
+/* ---- writes ---- */
+
+static void tenant_free_bounce(struct tenant_c *tc, struct bio *clone)
+{
+	struct bvec_iter_all iter_all;
+	struct bio_vec *bv;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &tc->page_pool);
+}
+
+static void tenant_write_endio(struct bio *clone)
+{
+	struct tenant_io *io = clone->bi_private;
+	struct tenant_c *tc = io->tc;
+	blk_status_t status = clone->bi_status;
+
+	tenant_free_bounce(tc, clone);
+	bio_put(clone);
+	if (unlikely(status)) {
+		atomic64_inc(&tc->stats.write_errors);
+		io->bio->bi_status = status;
+	}
+	bio_endio(io->bio);
+}
+
+/*
+ * Bounce pages for the ciphertext.  The first try never sleeps; under
+ * memory pressure one bio at a time waits on the page pool, which holds a
+ * maximal bio's worth, so every waiter eventually makes progress.
+ */
+static struct bio *tenant_alloc_bounce(struct tenant_io *io, unsigned int size)
+{
+	struct tenant_c *tc = io->tc;
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_HIGHMEM;
+	unsigned int remaining, len;
+	struct bio *clone;
+	struct page *page;
+
+retry:
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_lock(&tc->bounce_lock);
+
+	clone = bio_alloc_bioset(tc->legs[0].dev->bdev, nr, io->bio->bi_opf,
+				 GFP_NOIO, &tc->bs);
+	clone->bi_private = io;
+	clone->bi_end_io = tenant_write_endio;
+
+	for (remaining = size; remaining; remaining -= len) {
+		page = mempool_alloc(&tc->page_pool, gfp);
+		if (!page) {
+			tenant_free_bounce(tc, clone);
+			bio_put(clone);
+			gfp |= __GFP_DIRECT_RECLAIM;
+			goto retry;
+		}
+		len = min_t(unsigned int, remaining, PAGE_SIZE);
+		__bio_add_page(clone, page, len, 0);
+	}
+
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		mutex_unlock(&tc->bounce_lock);
+	return clone;
+}
+
+int tenant_map_write(struct tenant_c *tc, struct bio *bio)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+	struct tenant_leg *leg = &tc->legs[0];
+	struct bio *clone;
+
+	/* Bounce bios are built from single pages: at most BIO_MAX_VECS. */
+	if (unlikely(bio->bi_iter.bi_size > (BIO_MAX_VECS << PAGE_SHIFT)))
+		dm_accept_partial_bio(bio, (BIO_MAX_VECS << PAGE_SHIFT) >>
+				      SECTOR_SHIFT);
+
+	tenant_io_init(tc, io, bio, true);
+	clone = tenant_alloc_bounce(io, bio->bi_iter.bi_size);
+	clone->bi_iter.bi_sector = leg->start +
+		dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
+	io->write_bio = clone;
+	io->iter_in = bio->bi_iter;
+	io->iter_out = clone->bi_iter;
+	init_completion(&io->done);
+
+	tenant_convert(io, GFP_NOIO);
+	tenant_release_req(io);
+	/* Like dm-crypt's inline writes: wait here for an async driver. */
+	if (!atomic_dec_and_test(&io->pending))
+		wait_for_completion(&io->done);
+
+	if (unlikely(io->status)) {
+		atomic64_inc(&tc->stats.crypt_errors);
+		tenant_free_bounce(tc, clone);
+		bio_put(clone);
+		return DM_MAPIO_KILL;
+	}
+
+	dm_submit_bio_remap(bio, clone);
+	return DM_MAPIO_SUBMITTED;
+}

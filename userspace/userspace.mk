@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0
+# Userspace tools, built into build/bin/ (included from the top Makefile).
+#
+#   tenant-table   validate a table with the kernel's own parser and print
+#                  its canonical form (userspace/tools/tenant-table.c)
+
+USERSPACE_BIN := $(BUILD)/bin
+# The top Makefile's flags, again in case CFLAGS came from the command line.
+USERSPACE_REQ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+			-Iinclude/uapi -Ikernel
+USERSPACE_CFLAGS = $(CFLAGS) $(filter-out $(CFLAGS),$(USERSPACE_REQ_CFLAGS))
+
+TENANT_TABLE_SRCS := userspace/tools/tenant-table.c kernel/tenant-table.c
+TENANT_TABLE_DEPS := $(TENANT_TABLE_SRCS) kernel/tenant-table.h \
+		     include/uapi/linux/dm-tenant.h
+
+userspace: $(USERSPACE_BIN)/tenant-table
+
+$(USERSPACE_BIN)/tenant-table: $(TENANT_TABLE_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(USERSPACE_CFLAGS) -o $@ $(TENANT_TABLE_SRCS)
