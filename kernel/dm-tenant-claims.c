@@ -2,7 +2,8 @@
 /*
  * dm-tenant: extent claims (logical segregation on shared disks).
  *
- * Every leg claims [start, start + len) of its device for its volume.  dm
+ * Every leg claims its metadata area and data, [start - metadata, start +
+ * len), of its device for its volume; legs of one volume may not overlap.  dm
  * core lets any number of tables share a block device, so this registry is
  * what stops a second volume from being mapped over a tenant's data.
  *
@@ -24,6 +25,7 @@
 struct tenant_claim {
 	struct list_head list;
 	struct mapped_device *md;
+	struct tenant_c *owner;
 	dev_t disk;			/* whole disk */
 	sector_t start;			/* on the whole disk */
 	sector_t len;
@@ -42,7 +44,7 @@ static bool tenant_extents_overlap(const struct tenant_claim *a,
 }
 
 int tenant_claim_extent(struct tenant_c *tc, struct tenant_leg *leg,
-			sector_t len)
+			sector_t start, sector_t len)
 {
 	struct block_device *bdev = leg->dev->bdev;
 	struct tenant_claim *claim, *other;
@@ -54,20 +56,26 @@ int tenant_claim_extent(struct tenant_c *tc, struct tenant_leg *leg,
 		return -ENOMEM;
 	}
 	claim->md = dm_table_get_md(tc->ti->table);
+	claim->owner = tc;
 	claim->disk = bdev_whole(bdev)->bd_dev;
-	claim->start = bdev->bd_start_sect + leg->start;
+	claim->start = bdev->bd_start_sect + start;
 	claim->len = len;
 	strscpy(claim->tenant, tc->tenant, sizeof(claim->tenant));
 	strscpy(claim->volume, tc->volume, sizeof(claim->volume));
 
 	mutex_lock(&tenant_claims_lock);
 	list_for_each_entry(other, &tenant_claims, list) {
+		if (other->owner == tc && tenant_extents_overlap(claim, other)) {
+			tc->ti->error = "two legs of the volume overlap";
+			r = -EINVAL;
+			break;
+		}
 		if (other->md == claim->md)
 			continue;
 		if (tenant_extents_overlap(claim, other)) {
 			DMERR("%s/%s: extent %llu+%llu of %pg overlaps volume %s/%s",
 			      tc->tenant, tc->volume,
-			      (unsigned long long)leg->start,
+			      (unsigned long long)start,
 			      (unsigned long long)len, bdev,
 			      other->tenant, other->volume);
 			tc->ti->error = "leg extent overlaps another volume's claim";

@@ -153,6 +153,10 @@ int tenant_crypt_init(struct tenant_c *tc)
 	r = bioset_init(&tc->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
 	if (r)
 		return r;
+	/* Leg clones share the bounce pages: no bvecs of their own. */
+	r = bioset_init(&tc->leg_bs, BIO_POOL_SIZE * tc->nr_legs, 0, 0);
+	if (r)
+		return r;
 
 	/* One maximal bio's worth of pages guarantees forward progress. */
 	r = mempool_init_page_pool(&tc->page_pool, BIO_MAX_VECS, 0);
@@ -178,6 +182,7 @@ void tenant_crypt_exit(struct tenant_c *tc)
 		destroy_workqueue(tc->wq);
 	mempool_exit(&tc->req_pool);
 	mempool_exit(&tc->page_pool);
+	bioset_exit(&tc->leg_bs);
 	bioset_exit(&tc->bs);
 	tenant_wipe_key(tc);
 	kfree(tc->key_string);
@@ -204,6 +209,8 @@ static void tenant_io_init(struct tenant_c *tc, struct tenant_io *io,
 	io->write_bio = NULL;
 	io->write = write;
 	io->status = BLK_STS_OK;
+	io->failed_legs = 0;
+	io->tried_legs = 0;
 	io->cc_sector = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) +
 			tc->iv_offset;
 	atomic_set(&io->pending, 1);
@@ -355,9 +362,17 @@ static void tenant_read_decrypt(struct tenant_io *io, gfp_t gfp)
 static void tenant_read_endio(struct bio *bio)
 {
 	struct tenant_io *io = bio->bi_private;
+	struct tenant_c *tc = io->tc;
 
-	if (unlikely(bio->bi_status)) {
-		atomic64_inc(&io->tc->stats.read_errors);
+	/* Errors, and successful retries (to heal the bad leg), need a
+	 * process context: the mirror's worker takes them.
+	 */
+	if (unlikely(bio->bi_status || io->tried_legs)) {
+		if (tenant_mirrored(tc)) {
+			tenant_defer_failed(tc, bio);
+			return;
+		}
+		atomic64_inc(&tc->stats.read_errors);
 		bio->bi_end_io = io->orig_end_io;
 		bio_endio(bio);
 		return;
@@ -369,27 +384,61 @@ static void tenant_read_endio(struct bio *bio)
 	/* The crypto API cannot run in hard-IRQ context. */
 	if (unlikely(in_hardirq() || irqs_disabled())) {
 		INIT_WORK(&io->work, tenant_read_work);
-		queue_work(io->tc->wq, &io->work);
+		queue_work(tc->wq, &io->work);
 		return;
 	}
 	/* Completion context may hold locks: never sleep here. */
 	tenant_read_decrypt(io, GFP_NOWAIT | __GFP_NOWARN);
 }
 
+/* Process context: decrypt (or fail, if io->status is set) a read. */
+void tenant_read_decrypt_now(struct tenant_io *io)
+{
+	if (unlikely(io->status)) {
+		atomic64_inc(&io->tc->stats.read_errors);
+		io->bio->bi_status = io->status;
+		io->bio->bi_end_io = io->orig_end_io;
+		bio_endio(io->bio);
+		return;
+	}
+	io->iter_in = io->orig_iter;
+	io->iter_out = io->orig_iter;
+	tenant_read_decrypt(io, GFP_NOIO);
+}
+
+static void tenant_read_remap(struct tenant_c *tc, struct bio *bio,
+			      struct tenant_io *io, int leg)
+{
+	io->read_leg = leg;
+	bio_set_dev(bio, tc->legs[leg].dev->bdev);
+	bio->bi_iter.bi_sector = tc->legs[leg].start +
+		dm_target_offset(tc->ti, io->orig_iter.bi_sector);
+}
+
+/* Send a failed read to another leg (process context). */
+void tenant_read_resubmit(struct tenant_c *tc, struct bio *bio, int leg)
+{
+	struct tenant_io *io = bio->bi_private;
+
+	bio->bi_iter = io->orig_iter;
+	bio->bi_status = BLK_STS_OK;
+	tenant_read_remap(tc, bio, io, leg);
+	submit_bio_noacct(bio);
+}
+
 int tenant_map_read(struct tenant_c *tc, struct bio *bio)
 {
 	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
-	struct tenant_leg *leg = &tc->legs[0];
+	int leg = tenant_read_leg(tc, bio);
 
+	if (unlikely(leg < 0))
+		return DM_MAPIO_KILL;
 	tenant_io_init(tc, io, bio, false);
 	io->orig_iter = bio->bi_iter;
 	io->orig_end_io = bio->bi_end_io;
 	bio->bi_end_io = tenant_read_endio;
 	bio->bi_private = io;
-
-	bio_set_dev(bio, leg->dev->bdev);
-	bio->bi_iter.bi_sector = leg->start +
-		dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
+	tenant_read_remap(tc, bio, io, leg);
 	return DM_MAPIO_REMAPPED;
 }
 
@@ -404,19 +453,88 @@ static void tenant_free_bounce(struct tenant_c *tc, struct bio *clone)
 		mempool_free(bv->bv_page, &tc->page_pool);
 }
 
-static void tenant_write_endio(struct bio *clone)
+/* All legs are done (process context or endio): complete the write. */
+void tenant_write_finish(struct tenant_io *io)
 {
-	struct tenant_io *io = clone->bi_private;
 	struct tenant_c *tc = io->tc;
-	blk_status_t status = clone->bi_status;
 
-	tenant_free_bounce(tc, clone);
-	bio_put(clone);
-	if (unlikely(status)) {
+	tenant_free_bounce(tc, io->write_bio);
+	bio_put(io->write_bio);
+	if (tenant_mirrored(tc))
+		tenant_region_end_write(tc, io->region);
+	if (unlikely(io->status)) {
 		atomic64_inc(&tc->stats.write_errors);
-		io->bio->bi_status = status;
+		io->bio->bi_status = io->status;
 	}
 	bio_endio(io->bio);
+}
+
+static void tenant_leg_write_endio(struct bio *lbio)
+{
+	u8 *idx = lbio->bi_private;
+	unsigned int leg = *idx;
+	struct tenant_io *io = container_of(idx - leg, struct tenant_io,
+					    leg_idx[0]);
+	struct tenant_c *tc = io->tc;
+
+	if (unlikely(lbio->bi_status)) {
+		if (tenant_mirrored(tc)) {
+			atomic64_inc(&tc->legs[leg].write_errors);
+			set_bit(leg, &io->failed_legs);
+		} else {
+			io->status = lbio->bi_status;
+		}
+	}
+	if (lbio != io->write_bio)
+		bio_put(lbio);
+	if (!atomic_dec_and_test(&io->legs_pending))
+		return;
+	/* A leg failed: fail it for good before the write is answered. */
+	if (unlikely(io->failed_legs)) {
+		tenant_defer_failed(tc, io->bio);
+		return;
+	}
+	tenant_write_finish(io);
+}
+
+/*
+ * Send the ciphertext to every leg that is not failed: the bounce bio to
+ * the first, clones sharing its pages to the others.
+ */
+static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
+			      sector_t offset)
+{
+	struct bio *lbios[DM_TENANT_MAX_LEGS];
+	struct bio *clone = io->write_bio;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < tc->nr_legs; i++) {
+		struct tenant_leg *leg = &tc->legs[i];
+		struct bio *lbio;
+
+		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD)
+			continue;
+		if (!n) {
+			lbio = clone;
+			bio_set_dev(lbio, leg->dev->bdev);
+		} else {
+			lbio = bio_alloc_clone(leg->dev->bdev, clone, GFP_NOIO,
+					       &tc->leg_bs);
+		}
+		lbio->bi_iter.bi_sector = leg->start + offset;
+		lbio->bi_end_io = tenant_leg_write_endio;
+		io->leg_idx[i] = i;
+		lbio->bi_private = &io->leg_idx[i];
+		lbios[n++] = lbio;
+	}
+	if (!n)
+		return -EIO;
+
+	io->legs_sent = n;
+	atomic_set(&io->legs_pending, n);
+	for (i = 0; i < n; i++)
+		dm_submit_bio_remap(io->bio, lbios[i]);
+	return 0;
 }
 
 /*
@@ -439,8 +557,6 @@ retry:
 
 	clone = bio_alloc_bioset(tc->legs[0].dev->bdev, nr, io->bio->bi_opf,
 				 GFP_NOIO, &tc->bs);
-	clone->bi_private = io;
-	clone->bi_end_io = tenant_write_endio;
 
 	for (remaining = size; remaining; remaining -= len) {
 		page = mempool_alloc(&tc->page_pool, gfp);
@@ -459,21 +575,18 @@ retry:
 	return clone;
 }
 
-int tenant_map_write(struct tenant_c *tc, struct bio *bio)
+/*
+ * Encrypt the write into bounce pages and send it to the legs.  Map
+ * context, or the write worker for writes that had to wait; the region
+ * (mirrored volumes) is already counted in.
+ */
+void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io)
 {
-	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
-	struct tenant_leg *leg = &tc->legs[0];
+	struct bio *bio = io->bio;
+	sector_t offset = dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
 	struct bio *clone;
 
-	/* Bounce bios are built from single pages: at most BIO_MAX_VECS. */
-	if (unlikely(bio->bi_iter.bi_size > (BIO_MAX_VECS << PAGE_SHIFT)))
-		dm_accept_partial_bio(bio, (BIO_MAX_VECS << PAGE_SHIFT) >>
-				      SECTOR_SHIFT);
-
-	tenant_io_init(tc, io, bio, true);
 	clone = tenant_alloc_bounce(io, bio->bi_iter.bi_size);
-	clone->bi_iter.bi_sector = leg->start +
-		dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
 	io->write_bio = clone;
 	io->iter_in = bio->bi_iter;
 	io->iter_out = clone->bi_iter;
@@ -487,11 +600,42 @@ int tenant_map_write(struct tenant_c *tc, struct bio *bio)
 
 	if (unlikely(io->status)) {
 		atomic64_inc(&tc->stats.crypt_errors);
-		tenant_free_bounce(tc, clone);
-		bio_put(clone);
-		return DM_MAPIO_KILL;
+		goto fail;
 	}
+	if (tenant_submit_legs(tc, io, offset)) {
+		io->status = BLK_STS_IOERR;
+		goto fail;
+	}
+	return;
 
-	dm_submit_bio_remap(bio, clone);
+fail:
+	tenant_free_bounce(tc, clone);
+	bio_put(clone);
+	if (tenant_mirrored(tc))
+		tenant_region_end_write(tc, io->region);
+	bio->bi_status = io->status;
+	bio_endio(bio);
+}
+
+int tenant_map_write(struct tenant_c *tc, struct bio *bio)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+
+	/* Bounce bios are built from single pages: at most BIO_MAX_VECS. */
+	if (unlikely(bio->bi_iter.bi_size > (BIO_MAX_VECS << PAGE_SHIFT)))
+		dm_accept_partial_bio(bio, (BIO_MAX_VECS << PAGE_SHIFT) >>
+				      SECTOR_SHIFT);
+
+	tenant_io_init(tc, io, bio, true);
+	if (tenant_mirrored(tc)) {
+		/* max_io_len keeps every bio inside one region. */
+		io->region = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) >>
+			     tc->bm.region_shift;
+		if (unlikely(tenant_region_start_write(tc, io->region, false))) {
+			tenant_defer_write(tc, bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+	}
+	tenant_write_continue(tc, io);
 	return DM_MAPIO_SUBMITTED;
 }

@@ -39,9 +39,13 @@ static int tenant_open_leg(struct tenant_c *tc,
 	}
 	leg->start = spec->offset;
 	leg->cls = spec->cls;
+	leg->state = TENANT_LEG_ALIVE;
+	atomic64_set(&leg->read_errors, 0);
+	atomic64_set(&leg->write_errors, 0);
 	tc->nr_legs++;
 
-	return tenant_claim_extent(tc, leg, ti->len);
+	return tenant_claim_extent(tc, leg, leg->start - tc->bm.meta_sectors,
+				   ti->len + tc->bm.meta_sectors);
 }
 
 /*
@@ -57,9 +61,13 @@ static int tenant_open_leg(struct tenant_c *tc,
  *   iv_offset       added to the sector number for the IV (512B sectors)
  *   class           local | zone | remote
  *   dev, offset     leg device and data start on it (512B sectors)
- *   opt_args        allow_discards, sector_size:<512|4096>
+ *   opt_args        allow_discards, sector_size:<512|4096>,
+ *                   metadata:<sectors>, region_size:<sectors>,
+ *                   min_sync:<n>, nosync
  *
- * This version maps exactly one leg.
+ * Writes are encrypted once and go to every leg that has not failed;
+ * metadata:<sectors> before each leg's offset holds the superblock and the
+ * write-intent bitmap (see dm-tenant-mirror.c).
  */
 static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -78,10 +86,6 @@ static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return r;
 	}
 
-	if (spec.nr_legs != 1) {
-		ti->error = "this version of the target maps exactly one leg";
-		return -EINVAL;
-	}
 	if (ti->len & ((spec.sector_size >> SECTOR_SHIFT) - 1)) {
 		ti->error = "device length must be a multiple of the sector size";
 		return -EINVAL;
@@ -100,6 +104,10 @@ static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	tc->sector_size = spec.sector_size;
 	tc->sector_shift = __ffs(spec.sector_size >> SECTOR_SHIFT);
 	tc->allow_discards = spec.allow_discards;
+	tc->bm.meta_sectors = spec.meta_sectors;
+	tc->bm.region_shift = spec.region_size ? __ffs(spec.region_size) : 0;
+	tc->min_sync = spec.min_sync;
+	tc->nosync = spec.nosync;
 
 	for (i = 0; i < spec.nr_legs; i++) {
 		r = tenant_open_leg(tc, &spec.legs[i]);
@@ -119,9 +127,16 @@ static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
+	r = tenant_mirror_init(tc, &err);
+	if (r) {
+		ti->error = (char *)err;
+		goto bad;
+	}
+
 	ti->per_io_data_size = tenant_io_size(tc);
-	ti->num_flush_bios = 1;
-	ti->num_discard_bios = tc->allow_discards ? 1 : 0;
+	/* One flush (and discard) per leg: dm_bio_get_target_bio_nr(). */
+	ti->num_flush_bios = tc->nr_legs;
+	ti->num_discard_bios = tc->allow_discards ? tc->nr_legs : 0;
 	ti->accounts_remapped_io = true;
 	return 0;
 
@@ -139,6 +154,7 @@ static void tenant_dtr(struct dm_target *ti)
 	if (!tc)
 		return;
 	tenant_crypt_exit(tc);
+	tenant_mirror_exit(tc);
 	for (i = 0; i < tc->nr_legs; i++) {
 		tenant_release_claim(&tc->legs[i]);
 		dm_put_device(ti, tc->legs[i].dev);
@@ -150,21 +166,32 @@ static void tenant_dtr(struct dm_target *ti)
 static int tenant_map(struct dm_target *ti, struct bio *bio)
 {
 	struct tenant_c *tc = ti->private;
-	struct tenant_leg *leg = &tc->legs[0];
 	sector_t mask = (tc->sector_size >> SECTOR_SHIFT) - 1;
 
 	/*
-	 * Flushes and discards carry no data to encrypt.  dm core sends a
-	 * flush only with no other I/O of ours in flight; a discard is ordered
-	 * by the caller's own flushes.
+	 * Flushes and discards carry no data to encrypt: dm core sends one
+	 * per leg.  A discard is ordered by the caller's own flushes.
 	 */
 	if (unlikely(bio->bi_opf & REQ_PREFLUSH ||
 		     bio_op(bio) == REQ_OP_DISCARD)) {
+		unsigned int i = dm_bio_get_target_bio_nr(bio);
+		struct tenant_leg *leg = &tc->legs[i];
+		struct tenant_io *io = dm_per_bio_data(bio,
+						       ti->per_io_data_size);
+
+		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD) {
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		io->tc = tc;
+		io->flush = !bio_sectors(bio);
+		io->flush_done = false;
+		io->read_leg = i;
 		bio_set_dev(bio, leg->dev->bdev);
 		if (bio_sectors(bio))
 			bio->bi_iter.bi_sector = leg->start +
 				dm_target_offset(ti, bio->bi_iter.bi_sector);
-		if (bio_op(bio) == REQ_OP_DISCARD)
+		if (bio_op(bio) == REQ_OP_DISCARD && !i)
 			atomic64_inc(&tc->stats.discards);
 		return DM_MAPIO_REMAPPED;
 	}
@@ -185,6 +212,27 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 	return tenant_map_read(tc, bio);
 }
 
+/*
+ * A leg that fails a flush may have lost cached writes: it is failed (in
+ * process context, before the flush is answered) and the flush succeeds
+ * if legs remain.
+ */
+static int tenant_end_io(struct dm_target *ti, struct bio *bio,
+			 blk_status_t *error)
+{
+	struct tenant_c *tc = ti->private;
+	struct tenant_io *io;
+
+	if (likely(!*error) || !tenant_mirrored(tc) ||
+	    !(bio->bi_opf & REQ_PREFLUSH) || bio_sectors(bio))
+		return DM_ENDIO_DONE;
+	io = dm_per_bio_data(bio, ti->per_io_data_size);
+	if (io->flush_done)
+		return DM_ENDIO_DONE;
+	tenant_defer_failed(tc, bio);
+	return DM_ENDIO_INCOMPLETE;
+}
+
 static void tenant_status_table(struct tenant_c *tc, char *result,
 				unsigned int maxlen)
 {
@@ -198,6 +246,11 @@ static void tenant_status_table(struct tenant_c *tc, char *result,
 		.nr_legs = tc->nr_legs,
 		.sector_size = tc->sector_size,
 		.allow_discards = tc->allow_discards,
+		.meta_sectors = tc->bm.meta_sectors,
+		.region_size = tc->bm.region_shift ?
+			       1U << tc->bm.region_shift : 0,
+		.min_sync = tc->min_sync,
+		.nosync = tc->nosync,
 	};
 	const char *unused;
 	unsigned int i;
@@ -230,15 +283,24 @@ static void tenant_status(struct dm_target *ti, status_type_t type,
 		DMEMIT("%s %s %s %u", tc->tenant, tc->volume,
 		       key_loaded ? "loaded" : "wiped", tc->nr_legs);
 		for (i = 0; i < tc->nr_legs; i++)
-			DMEMIT(" %s %s A",
+			DMEMIT(" %s %s %c",
 			       tenant_leg_class_name(tc->legs[i].cls),
-			       tc->legs[i].dev->name);
+			       tc->legs[i].dev->name,
+			       READ_ONCE(tc->legs[i].state));
 		DMEMIT(" %lld %lld %lld %lld %lld %lld",
 		       atomic64_read(&st->reads), atomic64_read(&st->writes),
 		       atomic64_read(&st->discards),
 		       atomic64_read(&st->read_errors),
 		       atomic64_read(&st->write_errors),
 		       atomic64_read(&st->crypt_errors));
+		if (tenant_mirrored(tc))
+			DMEMIT(" %lu/%lu %s %lu/%lu %lld",
+			       tenant_regions_in_sync(tc), tc->bm.nr_regions,
+			       tenant_sync_action_name(tc), tc->sync_done,
+			       tc->sync_total,
+			       (long long)atomic64_read(&tc->mismatches));
+		else
+			DMEMIT(" 1/1 idle 0/0 0");
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -250,9 +312,14 @@ static void tenant_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",tenant=%s,volume=%s,cipher=%s,key_size=%u",
 		       tc->tenant, tc->volume, DM_TENANT_CIPHER,
 		       tc->key_size);
-		DMEMIT(",key_loaded=%c,sector_size=%u,allow_discards=%c,legs=%u;",
+		DMEMIT(",key_loaded=%c,sector_size=%u,allow_discards=%c,legs=%u",
 		       key_loaded ? 'y' : 'n', tc->sector_size,
 		       tc->allow_discards ? 'y' : 'n', tc->nr_legs);
+		for (i = 0; i < tc->nr_legs; i++)
+			DMEMIT(",leg%u=%s:%c", i,
+			       tenant_leg_class_name(tc->legs[i].cls),
+			       READ_ONCE(tc->legs[i].state));
+		DMEMIT(";");
 		break;
 	}
 }
@@ -284,15 +351,54 @@ static int tenant_msg_key_set(struct tenant_c *tc, char *arg)
 	return r;
 }
 
+static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
+			  const char *verb)
+{
+	unsigned int i, j, alive = 0;
+
+	if (kstrtouint(idx, 10, &i) || i >= tc->nr_legs)
+		return -EINVAL;
+	if (!strcasecmp(verb, "fail")) {
+		for (j = 0; j < tc->nr_legs; j++)
+			if (j != i && tc->legs[j].state == TENANT_LEG_ALIVE)
+				alive++;
+		if (!alive) {
+			DMWARN("%s/%s: refusing to fail the last leg in sync",
+			       tc->tenant, tc->volume);
+			return -EBUSY;
+		}
+		return tenant_fail_leg(tc, i, "failed by message");
+	}
+	if (!strcasecmp(verb, "recover"))
+		return tenant_recover_leg(tc, i);
+	return -EINVAL;
+}
+
 /*
- * Messages (only while suspended, as dm-crypt):
- *   key set <key_ref>    load the key again (e.g. after key wipe)
+ * Messages:
+ *   key set <key_ref>    load the key again (suspended only, as dm-crypt)
  *   key wipe             forget the key; resume is refused until key set
+ *   leg <i> fail         take leg i out of service (never the last one)
+ *   leg <i> recover      put a failed leg back, copying what it missed
+ *   resync               copy every region from the primary leg
+ *   check                compare the legs, count mismatched regions
+ *   repair               check, and copy the primary over mismatches
  */
 static int tenant_message(struct dm_target *ti, unsigned int argc,
 			  char **argv, char *result, unsigned int maxlen)
 {
 	struct tenant_c *tc = ti->private;
+
+	if (argc == 3 && !strcasecmp(argv[0], "leg") && tenant_mirrored(tc))
+		return tenant_msg_leg(tc, argv[1], argv[2]);
+	if (argc == 1 && tenant_mirrored(tc)) {
+		if (!strcasecmp(argv[0], "resync"))
+			return tenant_start_sync(tc, TENANT_SYNC_RESYNC);
+		if (!strcasecmp(argv[0], "check"))
+			return tenant_start_sync(tc, TENANT_SYNC_CHECK);
+		if (!strcasecmp(argv[0], "repair"))
+			return tenant_start_sync(tc, TENANT_SYNC_REPAIR);
+	}
 
 	if (argc >= 2 && !strcasecmp(argv[0], "key")) {
 		if (!dm_suspended(ti)) {
@@ -322,7 +428,17 @@ static int tenant_preresume(struct dm_target *ti)
 		      tc->tenant, tc->volume);
 		return -ENOKEY;
 	}
-	return 0;
+	return tenant_mirror_preresume(tc);
+}
+
+static void tenant_postsuspend(struct dm_target *ti)
+{
+	tenant_mirror_suspend(ti->private);
+}
+
+static void tenant_resume(struct dm_target *ti)
+{
+	tenant_mirror_resume(ti->private);
 }
 
 static int tenant_iterate_devices(struct dm_target *ti,
@@ -359,9 +475,12 @@ static struct target_type tenant_target = {
 	.ctr = tenant_ctr,
 	.dtr = tenant_dtr,
 	.map = tenant_map,
+	.end_io = tenant_end_io,
 	.status = tenant_status,
 	.message = tenant_message,
+	.postsuspend = tenant_postsuspend,
 	.preresume = tenant_preresume,
+	.resume = tenant_resume,
 	.iterate_devices = tenant_iterate_devices,
 	.io_hints = tenant_io_hints,
 };

@@ -14,7 +14,10 @@
 #include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/scatterlist.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/dm-io.h>
+#include <linux/dm-kcopyd.h>
 #include <crypto/skcipher.h>
 
 #include "tenant-table.h"
@@ -25,11 +28,50 @@
 
 struct tenant_claim;
 
+/* Leg states, as shown in the status line and kept in the superblock. */
+#define TENANT_LEG_ALIVE	'A'	/* in service and in sync */
+#define TENANT_LEG_BEHIND	'a'	/* takes writes, catching up: not read */
+#define TENANT_LEG_DEAD		'D'	/* failed: neither read nor written */
+
 struct tenant_leg {
 	struct dm_dev *dev;
 	sector_t start;			/* data start on the leg, 512B sectors */
 	enum tenant_leg_class cls;
 	struct tenant_claim *claim;
+	char state;			/* TENANT_LEG_*; READ_ONCE in I/O path */
+	bool full_recover;		/* contents unknown: recover copies all */
+	bool sb_valid;			/* had our superblock at assembly */
+	atomic64_t read_errors;
+	atomic64_t write_errors;
+};
+
+enum tenant_sync_action {
+	TENANT_SYNC_IDLE,
+	TENANT_SYNC_RESYNC,		/* copy out-of-sync regions to all legs */
+	TENANT_SYNC_CHECK,		/* compare legs, count mismatches */
+	TENANT_SYNC_REPAIR,		/* compare, copy primary over mismatches */
+};
+
+/*
+ * Write-intent bitmap.  A bit set on disk means "the legs may differ in
+ * this region".  Writers set it (and wait for it to reach every leg) only
+ * when it is clear; a worker clears idle regions in the background, never
+ * while a leg is missing writes.  Every bio lies in one region (max_io_len).
+ */
+struct tenant_bitmap {
+	unsigned long nr_regions;
+	unsigned int region_shift;	/* log2(region size in sectors) */
+	unsigned long *bits;		/* set: dirty (in memory == on disk) */
+	unsigned long *recent;		/* written since the last cleaner pass */
+	unsigned long *busy;		/* being copied/compared: writes wait */
+	unsigned long *resync;		/* to copy from the primary leg */
+	atomic_t *pending;		/* writes in flight per region */
+	bool persistent;		/* has a metadata area on the legs */
+	unsigned int meta_sectors;
+	struct mutex lock;		/* serialises bitmap block writes */
+	wait_queue_head_t wait;		/* busy bits cleared, pending drained */
+	void *block_buf;		/* one bitmap block, for writing */
+	u64 event;			/* superblock generation */
 };
 
 struct tenant_stats {
@@ -63,8 +105,30 @@ struct tenant_c {
 
 	unsigned int nr_legs;
 	struct tenant_leg legs[DM_TENANT_MAX_LEGS];
+	unsigned int min_sync;		/* write quorum (legs that must take it) */
+	bool nosync;
+	int primary;			/* leg reads and resync come from */
+	bool degraded;			/* some leg is not TENANT_LEG_ALIVE */
+	struct mutex state_lock;	/* leg states, superblock writes */
+
+	struct tenant_bitmap bm;
+	struct dm_io_client *io_client;
+	struct dm_kcopyd_client *kcopyd;
+	struct delayed_work clean_work;
+	struct work_struct sync_work;
+	struct work_struct fail_work;	/* writes/reads that saw leg errors */
+	struct work_struct write_work;	/* writes that must wait (slow path) */
+	spinlock_t fail_lock;		/* both bio lists */
+	struct bio_list failed_bios;	/* dm clones waiting for fail_work */
+	struct bio_list deferred_writes; /* dm clones waiting for write_work */
+	enum tenant_sync_action action;
+	bool sync_stop;			/* suspend: stop background work */
+	bool bm_loaded;			/* metadata read at first resume */
+	unsigned long sync_done, sync_total;
+	atomic64_t mismatches;
 
 	struct bio_set bs;
+	struct bio_set leg_bs;		/* clones of the bounce bio, per leg */
 	mempool_t page_pool;
 	mempool_t req_pool;
 	struct mutex bounce_lock;	/* taken only when memory is short */
@@ -97,6 +161,15 @@ struct tenant_io {
 	atomic_t pending;		/* 1 + crypto requests in flight */
 	blk_status_t status;
 	bool write;
+	bool flush;			/* empty flush to one leg */
+	bool flush_done;		/* its failure was handled */
+	unsigned long region;
+	unsigned long failed_legs;	/* bit per leg that failed this bio */
+	atomic_t legs_pending;		/* leg writes in flight */
+	unsigned int legs_sent;		/* leg writes submitted */
+	int read_leg;			/* leg the read went to */
+	unsigned long tried_legs;	/* reads: legs that returned errors */
+	u8 leg_idx[DM_TENANT_MAX_LEGS];	/* bi_private of leg bio i: &leg_idx[i] */
 	struct tenant_req *req;		/* request to reuse, or NULL */
 	struct completion done;		/* writes: async crypto finished */
 	struct work_struct work;
@@ -113,9 +186,35 @@ size_t tenant_io_size(struct tenant_c *tc);
 int tenant_map_write(struct tenant_c *tc, struct bio *bio);
 int tenant_map_read(struct tenant_c *tc, struct bio *bio);
 
+/* dm-tenant-mirror.c */
+bool tenant_mirrored(struct tenant_c *tc);
+int tenant_mirror_init(struct tenant_c *tc, const char **error);
+void tenant_mirror_exit(struct tenant_c *tc);
+int tenant_region_start_write(struct tenant_c *tc, unsigned long region,
+			      bool can_block);
+void tenant_defer_write(struct tenant_c *tc, struct bio *bio);
+void tenant_region_end_write(struct tenant_c *tc, unsigned long region);
+int tenant_read_leg(struct tenant_c *tc, struct bio *bio);
+void tenant_defer_failed(struct tenant_c *tc, struct bio *bio);
+void tenant_fail_bio_done(struct tenant_c *tc, struct bio *bio);
+int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why);
+int tenant_recover_leg(struct tenant_c *tc, unsigned int i);
+int tenant_start_sync(struct tenant_c *tc, enum tenant_sync_action action);
+void tenant_mirror_suspend(struct tenant_c *tc);
+int tenant_mirror_preresume(struct tenant_c *tc);
+void tenant_mirror_resume(struct tenant_c *tc);
+const char *tenant_sync_action_name(struct tenant_c *tc);
+unsigned long tenant_regions_in_sync(struct tenant_c *tc);
+
+/* dm-tenant-crypt.c, for the mirror's retry path */
+void tenant_read_resubmit(struct tenant_c *tc, struct bio *bio, int leg);
+void tenant_read_decrypt_now(struct tenant_io *io);
+void tenant_write_finish(struct tenant_io *io);
+void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io);
+
 /* dm-tenant-claims.c */
 int tenant_claim_extent(struct tenant_c *tc, struct tenant_leg *leg,
-			sector_t len);
+			sector_t start, sector_t len);
 void tenant_release_claim(struct tenant_leg *leg);
 
 #endif /* DM_TENANT_INTERNAL_H */

@@ -35,9 +35,12 @@
  *	decimal u64, start of the data on the leg, 512-byte sectors.
  *   #opt_args, opt_arg
  *	optional block: a count, then exactly that many arguments, each at
- *	most once: "allow_discards", "sector_size:<512|4096>".  With
- *	sector_size:4096, iv_offset and every leg offset must be multiples
- *	of 8.  A count of 0 is accepted.
+ *	most once: "allow_discards", "sector_size:<512|4096>",
+ *	"metadata:<sectors>" (the metadata area right before each leg's
+ *	offset; every offset must be at least that), "region_size:<sectors>"
+ *	(a power of two, at least 8), "min_sync:<n>" (1..#legs) and
+ *	"nosync".  With sector_size:4096, iv_offset and every leg offset
+ *	must be multiples of 8.  A count of 0 is accepted.
  *
  * All numbers are plain decimal digits: no sign, no blanks, no "0x", no
  * leading zeros ("0" itself is fine), no overflow.  One parser serves the
@@ -46,7 +49,8 @@
  * The canonical form printed by tenant_format_table() uses the same
  * grammar; the optional block is omitted when every option has its
  * default value (as dm-crypt does), otherwise it is printed as a count
- * followed by "allow_discards" then "sector_size:4096", in that order.
+ * followed by "allow_discards", "sector_size:4096", "metadata:<n>",
+ * "region_size:<n>", "min_sync:<n>", "nosync", in that order.
  *
  * Errors return -EINVAL (-EACCES for a key bound to another tenant or
  * volume) and set *error to a constant message that never contains any
@@ -118,9 +122,21 @@ static const char tt_err_iv_align[] =
 	"iv_offset must be a multiple of 8 with sector_size:4096";
 static const char tt_err_leg_align[] =
 	"leg offset must be a multiple of 8 with sector_size:4096";
+static const char tt_err_meta[] =
+	"invalid metadata size (decimal sectors, at most 2^31)";
+static const char tt_err_meta_room[] =
+	"leg offset is smaller than the metadata area before it";
+static const char tt_err_region[] =
+	"invalid region_size (a power of two, 8 to 2^30 sectors)";
+static const char tt_err_min_sync[] =
+	"invalid min_sync (1 to the number of legs)";
 
 #define TT_OPT_DISCARDS		"allow_discards"
 #define TT_OPT_SECTOR_SIZE	"sector_size:"
+#define TT_OPT_META		"metadata:"
+#define TT_OPT_REGION		"region_size:"
+#define TT_OPT_MIN_SYNC		"min_sync:"
+#define TT_OPT_NOSYNC		"nosync"
 #define TT_SECTOR_SIZE_4K	4096
 #define TT_SECTOR_SIZE_512	512
 #define TT_SECTORS_PER_4K	(TT_SECTOR_SIZE_4K / TT_SECTOR_SIZE_512)
@@ -346,7 +362,11 @@ static int tt_parse_opt_args(unsigned int argc, char **argv,
 			     const char **error)
 {
 	const size_t ss_len = sizeof(TT_OPT_SECTOR_SIZE) - 1;
+	const size_t meta_len = sizeof(TT_OPT_META) - 1;
+	const size_t region_len = sizeof(TT_OPT_REGION) - 1;
+	const size_t min_sync_len = sizeof(TT_OPT_MIN_SYNC) - 1;
 	bool have_discards = false, have_sector_size = false;
+	bool have_meta = false, have_region = false, have_min_sync = false;
 	unsigned long long count, v;
 	unsigned int i;
 
@@ -377,6 +397,33 @@ static int tt_parse_opt_args(unsigned int argc, char **argv,
 				return tt_fail(error, tt_err_sector_size,
 					       -EINVAL);
 			spec->sector_size = (unsigned int)v;
+		} else if (!strncmp(arg, TT_OPT_META, meta_len)) {
+			if (have_meta)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			have_meta = true;
+			if (!tt_parse_u64(arg + meta_len, &v) || v > 0x80000000ULL)
+				return tt_fail(error, tt_err_meta, -EINVAL);
+			spec->meta_sectors = (unsigned int)v;
+		} else if (!strncmp(arg, TT_OPT_REGION, region_len)) {
+			if (have_region)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			have_region = true;
+			if (!tt_parse_u64(arg + region_len, &v) || v < 8 ||
+			    v > (1ULL << 30) || (v & (v - 1)))
+				return tt_fail(error, tt_err_region, -EINVAL);
+			spec->region_size = (unsigned int)v;
+		} else if (!strncmp(arg, TT_OPT_MIN_SYNC, min_sync_len)) {
+			if (have_min_sync)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			have_min_sync = true;
+			if (!tt_parse_u64(arg + min_sync_len, &v) || v < 1 ||
+			    v > spec->nr_legs)
+				return tt_fail(error, tt_err_min_sync, -EINVAL);
+			spec->min_sync = (unsigned int)v;
+		} else if (!strcmp(arg, TT_OPT_NOSYNC)) {
+			if (spec->nosync)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			spec->nosync = true;
 		} else {
 			return tt_fail(error, tt_err_opt_unknown, -EINVAL);
 		}
@@ -458,6 +505,10 @@ int tenant_parse_table(unsigned int argc, char **argv,
 			      error);
 	if (r)
 		return r;
+
+	for (i = 0; i < spec->nr_legs; i++)
+		if (spec->legs[i].offset < spec->meta_sectors)
+			return tt_fail(error, tt_err_meta_room, -EINVAL);
 
 	if (spec->sector_size == TT_SECTOR_SIZE_4K) {
 		if (spec->iv_offset % TT_SECTORS_PER_4K)
@@ -541,17 +592,35 @@ int tenant_format_table(const struct tenant_table_spec *spec,
 		tt_out_advance(&o, n);
 	}
 
-	nr_opts = 0;
-	if (spec->allow_discards)
-		nr_opts++;
-	if (spec->sector_size == TT_SECTOR_SIZE_4K)
-		nr_opts++;
+	nr_opts = !!spec->allow_discards +
+		  (spec->sector_size == TT_SECTOR_SIZE_4K) +
+		  !!spec->meta_sectors + !!spec->region_size +
+		  !!spec->min_sync + !!spec->nosync;
 	if (nr_opts) {
 		n = snprintf(o.pos, o.room, " %u%s%s", nr_opts,
 			     spec->allow_discards ? " " TT_OPT_DISCARDS : "",
 			     spec->sector_size == TT_SECTOR_SIZE_4K ?
 			     " " TT_OPT_SECTOR_SIZE TT_XSTR(TT_SECTOR_SIZE_4K) :
 			     "");
+		tt_out_advance(&o, n);
+	}
+	if (spec->meta_sectors) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_META "%u",
+			     spec->meta_sectors);
+		tt_out_advance(&o, n);
+	}
+	if (spec->region_size) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_REGION "%u",
+			     spec->region_size);
+		tt_out_advance(&o, n);
+	}
+	if (spec->min_sync) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_MIN_SYNC "%u",
+			     spec->min_sync);
+		tt_out_advance(&o, n);
+	}
+	if (spec->nosync) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_NOSYNC);
 		tt_out_advance(&o, n);
 	}
 

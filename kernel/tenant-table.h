@@ -58,7 +58,14 @@ struct tenant_table_spec {
 	/* optional arguments */
 	unsigned int sector_size;	/* 512 (default) or 4096 */
 	bool allow_discards;
+	unsigned int meta_sectors;	/* metadata area before each leg's data */
+	unsigned int region_size;	/* 512B sectors; 0: the default */
+	unsigned int min_sync;		/* write quorum; 0: all healthy legs */
+	bool nosync;			/* legs known identical at creation */
 };
+
+/* Default region size of the write-intent bitmap: 512 KiB. */
+#define TENANT_DEFAULT_REGION_SIZE	1024
 
 /* 0 if @id is a valid tenant or volume id, else -EINVAL. */
 int tenant_valid_id(const char *id);

@@ -6,9 +6,14 @@
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
 
 say() { printf '\n==> %s\n' "$*"; }
-run() { printf '    $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/      /'; return "${PIPESTATUS[0]}"; }
+# run CMD...: show and run a step that must succeed; refused CMD...: one
+# that must fail.  Either way a surprise stops the demo loudly.
+show() { printf '    $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/      /'; return "${PIPESTATUS[0]}"; }
+run() { show "$@" || fail "demo step failed: $*"; }
+refused() { ! show "$@" || fail "demo step should have been refused: $*"; }
 
 tenant_setup
+need_module loop
 brd_setup 1 64
 LEG=/dev/ram0
 
@@ -18,7 +23,7 @@ echo "    No process can read a logon key back; only the kernel can use it."
 tenant_key_new acme books 64
 run keyctl show @u
 echo "    Reading it back fails, as it must:"
-run keyctl print "$(keyctl search @u logon dm-tenant:acme:books)" || true
+refused keyctl print "$(keyctl search @u logon dm-tenant:acme:books)"
 
 TABLE=$(tenant_table acme books $LEG 0 65536 allow_discards)
 say "The volume is mapped by the 'tenant' target. The table names the key, never holds it:"
@@ -34,7 +39,7 @@ say "acme writes a filesystem and a confidential file on its volume."
 DEV=$(dm_dev_path acme-books)
 run mkfs.ext4 -q "$DEV"
 mkdir -p /mnt/books
-run mount "$DEV" /mnt/books
+run mount -t ext4 "$DEV" /mnt/books
 for i in $(seq 1 2000); do echo "ACME CONFIDENTIAL: quarterly results line $i"; done >/mnt/books/results.txt
 sync
 run ls -l /mnt/books
@@ -51,14 +56,74 @@ dd if=$LEG bs=64 count=1 2>/dev/null | od -An -tx1 | sed 's/^/     /'
 
 say "Tenant 'globex' tries to map acme's extent with its own key: refused."
 tenant_key_new globex spy 64
-run dmsetup create globex-spy --table "$(tenant_table globex spy $LEG 0 65536)" && fail "overlap accepted"
+refused dmsetup create globex-spy --table "$(tenant_table globex spy $LEG 0 65536)"
 dmesg | grep "overlaps volume" | tail -1 | sed 's/^/    kernel: /'
 say "globex tries to open acme's volume with globex's key: refused, the key is bound to its tenant."
-run dmsetup create stolen --table "0 65536 tenant acme books aes-xts-plain64 :64:logon:dm-tenant:globex:spy 0 1 local $LEG 0" && fail "foreign key accepted"
+refused dmsetup create stolen --table "0 65536 tenant acme books aes-xts-plain64 :64:logon:dm-tenant:globex:spy 0 1 local $LEG 0"
 dmesg | grep "another tenant" | tail -1 | sed 's/^/    kernel: /'
 echo "    globex's own volume on the free half of the disk works:"
 run dmsetup create globex-spy --table "$(tenant_table globex spy $LEG 65536 65536)"
 on_exit "dmsetup remove globex-spy 2>/dev/null || true"
+
+
+say "Redundancy: acme's second volume 'ledger' has two local legs and one in another zone."
+need_module dm-flakey
+META=2048 LEN=65536
+for i in 1 2 3; do
+	truncate -s 40M /tmp/zone$i.img
+	loop=$(losetup -f --show /tmp/zone$i.img) || fail "losetup"
+	on_exit "losetup -d $loop"
+	eval "LOOP$i=$loop"
+	run dmsetup create disk$i --table "0 $((META + LEN)) linear $loop 0"
+	on_exit "dmsetup remove --retry disk$i 2>/dev/null || true"
+done
+tenant_key_new acme ledger 64
+LTABLE="0 $LEN tenant acme ledger aes-xts-plain64 :64:logon:dm-tenant:acme:ledger 0 3 local /dev/mapper/disk1 $META local /dev/mapper/disk2 $META zone /dev/mapper/disk3 $META 1 metadata:$META"
+echo "    Every write is encrypted once and lands on all three disks; a write-intent"
+echo "    bitmap on each disk remembers which regions may differ after a crash."
+run dmsetup create acme-ledger --table "$LTABLE"
+on_exit "umount /mnt/ledger 2>/dev/null; dmsetup remove --retry acme-ledger 2>/dev/null || true"
+tenant_key_unlink acme ledger
+mirror_wait_idle acme-ledger 300
+run dmsetup status acme-ledger
+LDEV=$(dm_dev_path acme-ledger)
+run mkfs.ext4 -q "$LDEV"
+mkdir -p /mnt/ledger
+run mount -t ext4 "$LDEV" /mnt/ledger
+seq 1 20000 >/mnt/ledger/before.txt
+sync
+
+say "Disk 2 dies while the filesystem is busy: every write to it now fails."
+( i=0; while [ $i -lt 200 ]; do echo "entry $i" >>/mnt/ledger/during.txt; sync; i=$((i + 1)); done ) &
+writer=$!
+run dmsetup suspend disk2
+run dmsetup load disk2 --table "0 $((META + LEN)) error"
+run dmsetup resume disk2
+wait $writer || fail "the filesystem saw an error"
+echo "    The volume carried on; the status names the failed disk (D) and the kernel log says why:"
+run dmsetup status acme-ledger
+dmesg | grep "failed:" | tail -1 | sed 's/^/    kernel: /'
+run tail -1 /mnt/ledger/during.txt
+run sha256sum /mnt/ledger/before.txt
+
+say "The disk is replaced by a working one; the operator puts the leg back."
+run dmsetup suspend disk2
+run dmsetup load disk2 --table "0 $((META + LEN)) linear $LOOP2 0"
+run dmsetup resume disk2
+echo "    A failed leg never returns on its own: it stays D until the operator says so."
+run dmsetup message acme-ledger 0 leg 1 recover
+mirror_wait_idle acme-ledger 300
+echo "    Only the regions written while it was away were copied back:"
+run dmsetup status acme-ledger
+run umount /mnt/ledger
+run e2fsck -fn "$LDEV"
+a=$(leg_data_sum /dev/mapper/disk1 $META $LEN)
+b=$(leg_data_sum /dev/mapper/disk2 $META $LEN)
+c=$(leg_data_sum /dev/mapper/disk3 $META $LEN)
+echo "    sha256 of the three disks' data areas:"
+printf '      %s\n      %s\n      %s\n' "$a" "$b" "$c"
+[ "$a" = "$b" ] && [ "$b" = "$c" ] || fail "legs differ after recovery"
+echo "    Identical: the volume is whole again, and each disk alone holds only ciphertext."
 
 say "acme ends its contract: the key is wiped from the kernel and I/O stops."
 run umount /mnt/books
@@ -66,13 +131,19 @@ run dmsetup suspend acme-books
 run dmsetup message acme-books 0 key wipe
 run dmsetup status acme-books
 echo "    Resume is refused without a key:"
-run dmsetup resume acme-books && fail "resume without a key"
-echo "    A reader now waits on a suspended device that can never resume;"
-echo "    removing the device fails its I/O:"
+refused dmsetup resume acme-books
+echo "    A reader now waits on a suspended device that can never resume."
+echo "    Forcing the removal turns the device into an error target: the reader"
+echo "    gets an I/O error, then the device is gone."
 ( dd if="$DEV" of=/dev/null bs=4k count=1 iflag=direct 2>&1 | sed 's/^/      reader: /' ) &
 reader=$!
 sleep 2
-run dmsetup remove --force acme-books
+show dmsetup remove --force acme-books || true
 wait $reader || true
+# The forced remove fails while the reader still holds the device open.
+if dmsetup info acme-books >/dev/null 2>&1; then
+	run dmsetup remove acme-books
+fi
+[ ! -e "$DEV" ] || fail "device node still there"
 echo "    The key exists nowhere on this host any more, and the disk holds only ciphertext."
 say "Demo finished."

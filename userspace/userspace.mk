@@ -19,3 +19,10 @@ userspace: $(USERSPACE_BIN)/tenant-table
 $(USERSPACE_BIN)/tenant-table: $(TENANT_TABLE_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(USERSPACE_CFLAGS) -o $@ $(TENANT_TABLE_SRCS)
+
+# libdmtenant: build/lib/libdmtenant.so.1 + .a, build/bin/dmt-libtest
+include userspace/lib/lib.mk
+
+# tenantd (build/bin/tenantd) and tenantctl (build/bin/tenantctl)
+include userspace/daemon/daemon.mk
+include userspace/cli/cli.mk

@@ -48,6 +48,11 @@
 #define E_IV_ALIGN	"iv_offset must be a multiple of 8 with sector_size:4096"
 #define E_LEG_ALIGN	"leg offset must be a multiple of 8 with sector_size:4096"
 
+#define E_META		"invalid metadata size (decimal sectors, at most 2^31)"
+#define E_META_ROOM	"leg offset is smaller than the metadata area before it"
+#define E_REGION	"invalid region_size (a power of two, 8 to 2^30 sectors)"
+#define E_MIN_SYNC	"invalid min_sync (1 to the number of legs)"
+
 #define PFX	"t1 v1 aes-xts-plain64 :32:logon:dm-tenant:t1:v1 "
 #define VALID1	PFX "0 1 local /dev/sdb 0"
 
@@ -959,6 +964,52 @@ static void test_option_errors(void **state)
 		     -EINVAL, E_LEG_ALIGN);
 }
 
+#define LEGS3	PFX "0 3 local /dev/a 16384 local /dev/b 16384 zone /dev/c 16384"
+
+static void test_replication_options(void **state)
+{
+	struct tenant_table_spec spec;
+	struct line l;
+
+	(void)state;
+	expect_valid(LEGS3, &spec, &l);
+	assert_int_equal(spec.meta_sectors, 0);
+	assert_int_equal(spec.region_size, 0);
+	assert_int_equal(spec.min_sync, 0);
+	assert_false(spec.nosync);
+
+	expect_valid(LEGS3 " 4 nosync min_sync:2 region_size:2048 metadata:8192",
+		     &spec, &l);
+	assert_int_equal(spec.meta_sectors, 8192);
+	assert_int_equal(spec.region_size, 2048);
+	assert_int_equal(spec.min_sync, 2);
+	assert_true(spec.nosync);
+	check_round_trip(LEGS3 " 4 nosync min_sync:2 region_size:2048 metadata:8192",
+			 LEGS3 " 4 metadata:8192 region_size:2048 min_sync:2 nosync");
+	check_round_trip(LEGS3 " 6 nosync min_sync:3 region_size:8 metadata:16384 allow_discards sector_size:4096",
+			 LEGS3 " 6 allow_discards sector_size:4096 metadata:16384 region_size:8 min_sync:3 nosync");
+	/* metadata exactly fills the space before the offset */
+	expect_valid(LEGS3 " 1 metadata:16384", &spec, &l);
+
+	expect_error(LEGS3 " 1 metadata:16385", -EINVAL, E_META_ROOM);
+	expect_error(VALID1 " 1 metadata:1", -EINVAL, E_META_ROOM);
+	expect_error(LEGS3 " 1 metadata:", -EINVAL, E_META);
+	expect_error(LEGS3 " 1 metadata:x", -EINVAL, E_META);
+	expect_error(LEGS3 " 1 metadata:2147483649", -EINVAL, E_META);
+	expect_error(LEGS3 " 2 metadata:8 metadata:8", -EINVAL, E_OPT_DUP);
+	expect_error(LEGS3 " 1 region_size:0", -EINVAL, E_REGION);
+	expect_error(LEGS3 " 1 region_size:4", -EINVAL, E_REGION);
+	expect_error(LEGS3 " 1 region_size:1000", -EINVAL, E_REGION);
+	expect_error(LEGS3 " 1 region_size:2147483648", -EINVAL, E_REGION);
+	expect_error(LEGS3 " 2 region_size:8 region_size:8", -EINVAL, E_OPT_DUP);
+	expect_error(LEGS3 " 1 min_sync:0", -EINVAL, E_MIN_SYNC);
+	expect_error(LEGS3 " 1 min_sync:4", -EINVAL, E_MIN_SYNC);
+	expect_error(VALID1 " 1 min_sync:2", -EINVAL, E_MIN_SYNC);
+	expect_error(LEGS3 " 2 min_sync:1 min_sync:1", -EINVAL, E_OPT_DUP);
+	expect_error(LEGS3 " 2 nosync nosync", -EINVAL, E_OPT_DUP);
+	expect_error(LEGS3 " 1 nosync:1", -EINVAL, E_OPT_UNKNOWN);
+}
+
 static void test_every_message(void **state)
 {
 	(void)state;
@@ -1040,6 +1091,7 @@ int main(void)
 		cmocka_unit_test(test_leg_errors),
 		cmocka_unit_test(test_leg_device_errors),
 		cmocka_unit_test(test_option_errors),
+		cmocka_unit_test(test_replication_options),
 		cmocka_unit_test(test_every_message),
 	};
 

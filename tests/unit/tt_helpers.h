@@ -70,7 +70,10 @@ static inline bool tt_spec_equal(const struct tenant_table_spec *a,
 	    !tt_str_eq(a->key.desc, b->key.desc) ||
 	    a->iv_offset != b->iv_offset || a->nr_legs != b->nr_legs ||
 	    a->sector_size != b->sector_size ||
-	    a->allow_discards != b->allow_discards)
+	    a->allow_discards != b->allow_discards ||
+	    a->meta_sectors != b->meta_sectors ||
+	    a->region_size != b->region_size ||
+	    a->min_sync != b->min_sync || a->nosync != b->nosync)
 		return false;
 	if (a->nr_legs > DM_TENANT_MAX_LEGS)
 		return false;

@@ -11,7 +11,8 @@
 # Adding a test: drop tests/unit/test_foo.c in; it is picked up by the
 # wildcard.  If it needs sources besides its own file, list them as
 #   test_foo_SRCS := kernel/foo.c
-# (the same files the kernel module compiles, never a copy).  Shell tests
+# (the same files the kernel module compiles, never a copy), and extra
+# libraries as  test_foo_LDLIBS := -lfoo.  Shell tests
 # find the tools in $UNIT_TOOLS_DIR and prefix them with $UNIT_TOOL_WRAPPER.
 
 UNIT_BUILD := $(BUILD)/unit
@@ -27,6 +28,13 @@ UNIT_LDLIBS := -lcmocka
 
 # Per-test extra sources.
 test_table_SRCS := kernel/tenant-table.c
+
+# libdmtenant (userspace/lib/lib.mk): every test_lib_*.c links the library
+# sources; test_lib_dm.c also wraps libdevmapper/keyutils calls.
+UNIT_CFLAGS += $(LIBDMT_UNIT_CFLAGS)
+LIBDMT_UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_lib_*.c))
+$(foreach t,$(LIBDMT_UNIT_TESTS),$(eval $(t)_SRCS := $$(LIBDMT_SRCS))\
+  $(eval $(t)_LDLIBS := $$(LIBDMT_LDLIBS) $$(LIBDMT_WRAP_$(t))))
 
 # Tools the shell tests exercise: <tool>_UNIT_SRCS.
 UNIT_TOOLS := tenant-table
@@ -51,8 +59,8 @@ UNIT_OBJS += $(call unit_objs,$(1),$(3))
 endef
 
 $(foreach t,$(UNIT_TESTS),\
-  $(eval $(call unit_link,asan,$(t),tests/unit/$(t).c $($(t)_SRCS),$$(UNIT_SAN),$$(UNIT_LDLIBS)))\
-  $(eval $(call unit_link,vg,$(t),tests/unit/$(t).c $($(t)_SRCS),,$$(UNIT_LDLIBS))))
+  $(eval $(call unit_link,asan,$(t),tests/unit/$(t).c $($(t)_SRCS),$$(UNIT_SAN),$$(UNIT_LDLIBS) $$($(t)_LDLIBS)))\
+  $(eval $(call unit_link,vg,$(t),tests/unit/$(t).c $($(t)_SRCS),,$$(UNIT_LDLIBS) $$($(t)_LDLIBS))))
 $(foreach t,$(UNIT_TOOLS),\
   $(eval $(call unit_link,asan,$(t),$($(t)_UNIT_SRCS),$$(UNIT_SAN),))\
   $(eval $(call unit_link,vg,$(t),$($(t)_UNIT_SRCS),,)))

@@ -98,3 +98,65 @@ expect_create_fail() {
 		fail "kernel log does not explain the refusal (want /$re/)"
 	fi
 }
+
+# ---- replication ----
+
+# mirror_status_field NAME FIELD: FIELD of the sync part of the status:
+#   insync (e.g. 128/128), action, progress, mismatches
+mirror_status_field() {
+	local s n
+	s=$(dmsetup status "$1") || return 1
+	set -- $s "$2"
+	local want=${!#}
+	# 3 dm + 4 fixed, 3 per leg, 6 counters, then the sync fields.
+	n=$((7 + 3 * $7 + 6 + 1))
+	case $want in
+	insync) echo "${!n}" ;;
+	action) n=$((n + 1)); echo "${!n}" ;;
+	progress) n=$((n + 2)); echo "${!n}" ;;
+	mismatches) n=$((n + 3)); echo "${!n}" ;;
+	esac
+}
+
+# mirror_leg_states NAME: the state characters of the legs, e.g. "AADA"
+mirror_leg_states() {
+	local s i out=""
+	s=$(dmsetup status "$1") || return 1
+	set -- $s
+	local nl=$7
+	shift 7
+	for ((i = 0; i < nl; i++)); do
+		out="$out$3"
+		shift 3
+	done
+	echo "$out"
+}
+
+# mirror_wait_idle NAME [SECONDS]: wait for resync/check/repair to end
+mirror_wait_idle() {
+	local i=0 limit=${2:-120}
+	while [ "$(mirror_status_field "$1" action)" != idle ]; do
+		i=$((i + 1))
+		[ $i -le $((limit * 5)) ] ||
+			fail "$1 still busy after ${limit}s: $(dmsetup status "$1")"
+		sleep 0.2
+	done
+}
+
+# leg_data_sum DEV OFFSET SECTORS: sha256 of a leg's data area
+leg_data_sum() {
+	dd if="$1" bs=1M skip=$(($2 * 512)) count=$(($3 * 512)) \
+		iflag=direct,skip_bytes,count_bytes 2>/dev/null |
+		sha256sum | cut -d' ' -f1
+}
+
+# assert_legs_identical OFFSET SECTORS DEV...: data areas byte-identical
+assert_legs_identical() {
+	local off=$1 len=$2 first="" d s
+	shift 2
+	for d in "$@"; do
+		s=$(leg_data_sum "$d" "$off" "$len")
+		[ -n "$first" ] || first=$s
+		[ "$s" = "$first" ] || fail "leg $d differs from $1"
+	done
+}

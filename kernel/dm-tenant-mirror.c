@@ -1,0 +1,1219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-tenant: legs, the write-intent bitmap, leg failure and resync.
+ *
+ * Every leg of a volume holds the same ciphertext (the target encrypts
+ * once).  Metadata lives on every leg, in the "metadata:<sectors>" area
+ * right before the leg's data: a superblock (leg states, generation) in
+ * the first 4 KiB, then the write-intent bitmap, one bit per region.  Any
+ * single surviving leg therefore knows which regions may differ and which
+ * legs have failed.
+ *
+ * The write path sets a region's bit, and waits for it to reach every
+ * leg, only on the first write to a clean region; later writes to a dirty
+ * region go straight through (a counter per region, no lock).  A worker
+ * clears idle regions every few seconds, never while a leg is missing
+ * writes, so after a leg failure the bitmap records everything the leg
+ * missed.  The clean/write race is closed without a lock: the writer
+ * counts itself in, then tests the bit; the cleaner clears the bit, then
+ * tests the counter, and puts the bit back if the region is in use.
+ *
+ * Resync, check and repair run one region at a time in a worker, with
+ * dm-kcopyd (throttled by the resync_throttle module parameter) copying
+ * the primary leg's ciphertext; writes to the region being copied wait.
+ */
+
+#include <linux/crc32.h>
+#include <linux/delay.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "dm-tenant.h"
+
+DECLARE_DM_KCOPYD_THROTTLE_WITH_MODULE_PARM(resync_throttle,
+					    "Percentage of time resync may use the disks");
+
+#define TENANT_SB_MAGIC		"DMTNTSB1"
+#define TENANT_SB_VERSION	1
+#define TENANT_BLOCK_SIZE	4096
+#define TENANT_BLOCK_SECTORS	(TENANT_BLOCK_SIZE >> SECTOR_SHIFT)
+#define TENANT_BITS_PER_BLOCK	(TENANT_BLOCK_SIZE * 8)
+#define TENANT_CLEAN_DELAY	(3 * HZ)
+#define TENANT_SB_FULL_RECOVER	0x01
+
+/* On-disk superblock, little endian, in the first block of the area. */
+struct tenant_sb {
+	u8 magic[8];
+	__le32 version;
+	__le32 csum;			/* crc32 of the block with csum 0 */
+	__le64 event;			/* bumped on every superblock write */
+	char tenant[DM_TENANT_ID_MAX + 1];
+	char volume[DM_TENANT_ID_MAX + 1];
+	__le64 data_sectors;
+	__le64 nr_regions;
+	__le32 region_size;
+	__le32 nr_legs;
+	u8 leg_state[DM_TENANT_MAX_LEGS];
+	u8 leg_flags[DM_TENANT_MAX_LEGS];
+	u8 leg_index;			/* which leg this copy sits on */
+	u8 pad[7];
+} __packed;
+
+/* The bitmap is written as little-endian 64-bit words. */
+#ifdef __BIG_ENDIAN
+#error "dm-tenant's on-disk bitmap layout assumes a little-endian host"
+#endif
+
+bool tenant_mirrored(struct tenant_c *tc)
+{
+	return tc->nr_legs > 1;
+}
+
+static sector_t tenant_meta_start(struct tenant_c *tc, unsigned int i)
+{
+	return tc->legs[i].start - tc->bm.meta_sectors;
+}
+
+static unsigned long tenant_nr_blocks(struct tenant_bitmap *bm)
+{
+	return DIV_ROUND_UP(bm->nr_regions, TENANT_BITS_PER_BLOCK);
+}
+
+/* Write @buf to block @block of the metadata area of the legs in @mask. */
+static int tenant_meta_write(struct tenant_c *tc, unsigned long mask,
+			     unsigned long block, void *buf,
+			     unsigned long *failed)
+{
+	struct dm_io_region where[DM_TENANT_MAX_LEGS];
+	unsigned int map[DM_TENANT_MAX_LEGS];
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
+		.mem.type = DM_IO_KMEM,
+		.mem.ptr.addr = buf,
+		.client = tc->io_client,
+	};
+	unsigned long bits = 0;
+	unsigned int i, n = 0;
+	int r;
+
+	*failed = 0;
+	for_each_set_bit(i, &mask, tc->nr_legs) {
+		where[n].bdev = tc->legs[i].dev->bdev;
+		where[n].sector = tenant_meta_start(tc, i) +
+				  block * TENANT_BLOCK_SECTORS;
+		where[n].count = TENANT_BLOCK_SECTORS;
+		map[n++] = i;
+	}
+	if (!n)
+		return 0;
+	r = dm_io(&req, n, where, &bits, IOPRIO_DEFAULT);
+	for (i = 0; i < n; i++)
+		if (r && (!bits || test_bit(i, &bits)))
+			__set_bit(map[i], failed);
+	return 0;
+}
+
+static unsigned long tenant_live_mask(struct tenant_c *tc)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < tc->nr_legs; i++)
+		if (tc->legs[i].state != TENANT_LEG_DEAD)
+			__set_bit(i, &mask);
+	return mask;
+}
+
+/* Pick the primary and the degraded flag; called with state_lock held. */
+static void tenant_update_roles(struct tenant_c *tc)
+{
+	static const enum tenant_leg_class order[] = {
+		TENANT_LEG_LOCAL, TENANT_LEG_ZONE, TENANT_LEG_REMOTE };
+	unsigned int c, i;
+	int primary = -1;
+	bool degraded = false;
+
+	for (i = 0; i < tc->nr_legs; i++)
+		if (tc->legs[i].state != TENANT_LEG_ALIVE)
+			degraded = true;
+	for (c = 0; c < ARRAY_SIZE(order) && primary < 0; c++)
+		for (i = 0; i < tc->nr_legs && primary < 0; i++)
+			if (tc->legs[i].cls == order[c] &&
+			    tc->legs[i].state == TENANT_LEG_ALIVE)
+				primary = i;
+	WRITE_ONCE(tc->degraded, degraded);
+	WRITE_ONCE(tc->primary, primary);
+}
+
+static void tenant_sb_fill(struct tenant_c *tc, struct tenant_sb *sb,
+			   unsigned int leg)
+{
+	unsigned int i;
+
+	memset(sb, 0, TENANT_BLOCK_SIZE);
+	memcpy(sb->magic, TENANT_SB_MAGIC, sizeof(sb->magic));
+	sb->version = cpu_to_le32(TENANT_SB_VERSION);
+	sb->event = cpu_to_le64(tc->bm.event);
+	strscpy(sb->tenant, tc->tenant, sizeof(sb->tenant));
+	strscpy(sb->volume, tc->volume, sizeof(sb->volume));
+	sb->data_sectors = cpu_to_le64(tc->ti->len);
+	sb->nr_regions = cpu_to_le64(tc->bm.nr_regions);
+	sb->region_size = cpu_to_le32(1U << tc->bm.region_shift);
+	sb->nr_legs = cpu_to_le32(tc->nr_legs);
+	for (i = 0; i < tc->nr_legs; i++) {
+		sb->leg_state[i] = tc->legs[i].state;
+		sb->leg_flags[i] = tc->legs[i].full_recover ?
+				   TENANT_SB_FULL_RECOVER : 0;
+	}
+	sb->leg_index = leg;
+	sb->csum = cpu_to_le32(crc32_le(0, (void *)sb, TENANT_BLOCK_SIZE));
+}
+
+static void tenant_mark_dead(struct tenant_c *tc, unsigned int i,
+			     const char *why)
+{
+	struct tenant_leg *leg = &tc->legs[i];
+
+	if (leg->state == TENANT_LEG_DEAD)
+		return;
+	WRITE_ONCE(leg->state, TENANT_LEG_DEAD);
+	DMERR("%s/%s: leg %u (%s %s) failed: %s", tc->tenant, tc->volume, i,
+	      tenant_leg_class_name(leg->cls), leg->dev->name, why);
+}
+
+/*
+ * Write the superblock to every live leg; a leg that cannot take it
+ * fails, and the others are written again.  Called with state_lock held.
+ */
+static int tenant_write_sb_locked(struct tenant_c *tc)
+{
+	unsigned long mask, failed;
+	struct tenant_sb *sb;
+	unsigned int i;
+	int r = 0;
+
+	tenant_update_roles(tc);
+	if (!tc->bm.persistent)
+		goto out;
+
+	sb = kmalloc(TENANT_BLOCK_SIZE, GFP_NOIO);
+	if (!sb)
+		return -ENOMEM;
+again:
+	tc->bm.event++;
+	mask = tenant_live_mask(tc);
+	failed = 0;
+	for_each_set_bit(i, &mask, tc->nr_legs) {
+		unsigned long f;
+
+		tenant_sb_fill(tc, sb, i);
+		tenant_meta_write(tc, BIT(i), 0, sb, &f);
+		failed |= f;
+	}
+	if (failed) {
+		for_each_set_bit(i, &failed, tc->nr_legs)
+			tenant_mark_dead(tc, i, "superblock write error");
+		tenant_update_roles(tc);
+		if (tenant_live_mask(tc))
+			goto again;
+		r = -EIO;
+	}
+	kfree(sb);
+out:
+	dm_table_event(tc->ti->table);
+	return r;
+}
+
+int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why)
+{
+	int r = 0;
+
+	mutex_lock(&tc->state_lock);
+	if (tc->legs[i].state != TENANT_LEG_DEAD) {
+		tenant_mark_dead(tc, i, why);
+		r = tenant_write_sb_locked(tc);
+	}
+	mutex_unlock(&tc->state_lock);
+	return r;
+}
+
+/* Fail the legs in @failed after a metadata write error. */
+static void tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
+			     const char *why)
+{
+	unsigned int i;
+
+	for_each_set_bit(i, &failed, tc->nr_legs)
+		tenant_fail_leg(tc, i, why);
+}
+
+/* Write the bitmap block holding region bit @block; bm->lock held. */
+static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	size_t bytes = BITS_TO_LONGS(bm->nr_regions) * sizeof(long);
+	size_t off = block * TENANT_BLOCK_SIZE;
+	unsigned long failed, mask;
+
+	if (!bm->persistent)
+		return 0;
+	memset(bm->block_buf, 0, TENANT_BLOCK_SIZE);
+	memcpy(bm->block_buf, (u8 *)bm->bits + off,
+	       min_t(size_t, TENANT_BLOCK_SIZE, bytes - off));
+	for (;;) {
+		mask = tenant_live_mask(tc);
+		if (!mask)
+			return -EIO;
+		tenant_meta_write(tc, mask, 1 + block, bm->block_buf, &failed);
+		if (!failed)
+			return 0;
+		/* The bit must be on every leg we keep writing to. */
+		tenant_fail_legs(tc, failed, "bitmap write error");
+	}
+}
+
+/*
+ * Count a write into @region; make sure the region's bit is on every live
+ * leg first.  Without @can_block (map context: bios we submit there wait
+ * on current->bio_list until map returns, so we must not wait for I/O)
+ * only the fast path is taken and -EAGAIN asks the caller to defer.
+ * Otherwise 0, or -EIO when no leg is left.
+ */
+int tenant_region_start_write(struct tenant_c *tc, unsigned long region,
+			      bool can_block)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	int r = 0;
+
+again:
+	atomic_inc(&bm->pending[region]);
+	/* Count in before testing: pairs with the barriers of the cleaner
+	 * and the sync worker, which change a bit before reading the count.
+	 */
+	smp_mb__after_atomic();
+	if (unlikely(test_bit(region, bm->busy))) {
+		/* Being copied or compared: wait until it is done. */
+		tenant_region_end_write(tc, region);
+		if (!can_block)
+			return -EAGAIN;
+		wait_event(bm->wait, !test_bit(region, bm->busy));
+		goto again;
+	}
+	if (!test_bit(region, bm->recent))
+		set_bit(region, bm->recent);
+	if (likely(test_bit(region, bm->bits)))
+		return 0;
+	if (!can_block) {
+		tenant_region_end_write(tc, region);
+		return -EAGAIN;
+	}
+
+	mutex_lock(&bm->lock);
+	if (!test_bit(region, bm->bits)) {
+		set_bit(region, bm->bits);
+		r = tenant_write_bitmap_block(tc,
+					      region / TENANT_BITS_PER_BLOCK);
+	}
+	mutex_unlock(&bm->lock);
+	if (r)
+		tenant_region_end_write(tc, region);
+	return r;
+}
+
+void tenant_region_end_write(struct tenant_c *tc, unsigned long region)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+
+	if (atomic_dec_and_test(&bm->pending[region]) &&
+	    unlikely(test_bit(region, bm->busy)))
+		wake_up_all(&bm->wait);
+}
+
+/*
+ * Clear the bits of regions with no write in flight (and, unless @all,
+ * none since the last pass).  Never while a leg misses writes or regions
+ * still wait for resync: the bits are then the record of what to copy.
+ */
+static void tenant_clean_regions(struct tenant_c *tc, bool all)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long r, block, last_block = ULONG_MAX;
+
+	if (READ_ONCE(tc->degraded) || tc->primary < 0 ||
+	    !bitmap_empty(bm->resync, bm->nr_regions))
+		return;
+
+	mutex_lock(&bm->lock);
+	for_each_set_bit(r, bm->bits, bm->nr_regions) {
+		if (!all && test_and_clear_bit(r, bm->recent))
+			continue;
+		clear_bit(r, bm->bits);
+		/* Clear before reading the count: pairs with the writer's. */
+		smp_mb__after_atomic();
+		if (atomic_read(&bm->pending[r])) {
+			set_bit(r, bm->bits);
+			continue;
+		}
+		block = r / TENANT_BITS_PER_BLOCK;
+		if (block != last_block && last_block != ULONG_MAX)
+			tenant_write_bitmap_block(tc, last_block);
+		last_block = block;
+	}
+	if (last_block != ULONG_MAX)
+		tenant_write_bitmap_block(tc, last_block);
+	mutex_unlock(&bm->lock);
+}
+
+static void tenant_clean_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(to_delayed_work(work),
+					   struct tenant_c, clean_work);
+
+	tenant_clean_regions(tc, false);
+	if (!READ_ONCE(tc->sync_stop))
+		queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
+}
+
+/* Writes that need the bitmap written first, or wait for a busy region. */
+void tenant_defer_write(struct tenant_c *tc, struct bio *bio)
+{
+	spin_lock_irq(&tc->fail_lock);
+	bio_list_add(&tc->deferred_writes, bio);
+	spin_unlock_irq(&tc->fail_lock);
+	queue_work(tc->wq, &tc->write_work);
+}
+
+static void tenant_write_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(work, struct tenant_c, write_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&tc->fail_lock);
+	list = tc->deferred_writes;
+	bio_list_init(&tc->deferred_writes);
+	spin_unlock_irq(&tc->fail_lock);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size);
+
+		if (tenant_region_start_write(tc, io->region, true)) {
+			bio->bi_status = BLK_STS_IOERR;
+			bio_endio(bio);
+			continue;
+		}
+		tenant_write_continue(tc, io);
+	}
+}
+
+/* ---- reads ---- */
+
+/*
+ * The leg a read goes to: the primary for regions waiting for resync
+ * (legs may differ there), else spread over the alive legs of the nearest
+ * class in 64 KiB chunks.  Lockless; -1 when no leg is alive.
+ */
+int tenant_read_leg(struct tenant_c *tc, struct bio *bio)
+{
+	static const enum tenant_leg_class order[] = {
+		TENANT_LEG_LOCAL, TENANT_LEG_ZONE, TENANT_LEG_REMOTE };
+	sector_t offset = dm_target_offset(tc->ti, bio->bi_iter.bi_sector);
+	int primary = READ_ONCE(tc->primary);
+	unsigned int c, i, n, cand[DM_TENANT_MAX_LEGS];
+
+	if (!tenant_mirrored(tc))
+		return 0;
+	if (primary < 0 ||
+	    test_bit(offset >> tc->bm.region_shift, tc->bm.resync))
+		return primary;
+	for (c = 0; c < ARRAY_SIZE(order); c++) {
+		n = 0;
+		for (i = 0; i < tc->nr_legs; i++)
+			if (tc->legs[i].cls == order[c] &&
+			    READ_ONCE(tc->legs[i].state) == TENANT_LEG_ALIVE)
+				cand[n++] = i;
+		if (n)
+			return cand[(offset >> 7) % n];
+	}
+	return primary;
+}
+
+/* ---- failed I/O: handled in process context ---- */
+
+void tenant_defer_failed(struct tenant_c *tc, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&tc->fail_lock, flags);
+	bio_list_add(&tc->failed_bios, bio);
+	spin_unlock_irqrestore(&tc->fail_lock, flags);
+	queue_work(tc->wq, &tc->fail_work);
+}
+
+static unsigned int tenant_quorum(struct tenant_c *tc)
+{
+	return tc->min_sync ? tc->min_sync : 1;
+}
+
+static void tenant_rewrite_done(int read_err, unsigned long write_err,
+				void *context)
+{
+	struct tenant_c *tc = context;
+
+	/* A leg that cannot take the good copy back is failed. */
+	if (write_err)
+		DMWARN("%s/%s: rewriting a bad range failed", tc->tenant,
+		       tc->volume);
+}
+
+/* Copy the range of a read that needed a retry over the legs that failed. */
+static void tenant_rewrite_bad(struct tenant_c *tc, struct tenant_io *io,
+			       int good)
+{
+	struct dm_io_region from, to[DM_TENANT_MAX_LEGS];
+	sector_t offset = dm_target_offset(tc->ti, io->orig_iter.bi_sector);
+	unsigned int i, n = 0;
+
+	for_each_set_bit(i, &io->tried_legs, tc->nr_legs) {
+		if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_DEAD)
+			continue;
+		to[n].bdev = tc->legs[i].dev->bdev;
+		to[n].sector = tc->legs[i].start + offset;
+		to[n++].count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+	}
+	if (!n)
+		return;
+	from.bdev = tc->legs[good].dev->bdev;
+	from.sector = tc->legs[good].start + offset;
+	from.count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_rewrite_done, tc);
+}
+
+static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
+			       struct tenant_io *io)
+{
+	unsigned int i;
+
+	if (!bio->bi_status) {
+		/* A retry worked: heal the legs that failed, then decrypt. */
+		tenant_rewrite_bad(tc, io, io->read_leg);
+		tenant_read_decrypt_now(io);
+		return;
+	}
+	__set_bit(io->read_leg, &io->tried_legs);
+	atomic64_inc(&tc->legs[io->read_leg].read_errors);
+	for (i = 0; i < tc->nr_legs; i++) {
+		if (test_bit(i, &io->tried_legs) ||
+		    READ_ONCE(tc->legs[i].state) != TENANT_LEG_ALIVE)
+			continue;
+		DMWARN_LIMIT("%s/%s: read error on leg %u, retrying on leg %u",
+			     tc->tenant, tc->volume, io->read_leg, i);
+		tenant_read_resubmit(tc, bio, i);
+		return;
+	}
+	/* No copy left: the read fails. */
+	io->status = bio->bi_status;
+	tenant_read_decrypt_now(io);
+}
+
+static void tenant_failed_write(struct tenant_c *tc, struct tenant_io *io)
+{
+	unsigned int i, good;
+
+	for_each_set_bit(i, &io->failed_legs, tc->nr_legs)
+		tenant_fail_leg(tc, i, "write error");
+	good = io->legs_sent - hweight_long(io->failed_legs);
+	if (good < tenant_quorum(tc))
+		io->status = BLK_STS_IOERR;
+	tenant_write_finish(io);
+}
+
+/* A leg failed a flush: fail the leg, then answer for the others. */
+static void tenant_failed_flush(struct tenant_c *tc, struct bio *bio,
+				struct tenant_io *io)
+{
+	tenant_fail_leg(tc, io->read_leg, "flush error");
+	if (READ_ONCE(tc->primary) >= 0)
+		bio->bi_status = BLK_STS_OK;
+	io->flush_done = true;
+	bio_endio(bio);
+}
+
+static void tenant_fail_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(work, struct tenant_c, fail_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	spin_lock_irq(&tc->fail_lock);
+	list = tc->failed_bios;
+	bio_list_init(&tc->failed_bios);
+	spin_unlock_irq(&tc->fail_lock);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size);
+
+		if (io->flush)
+			tenant_failed_flush(tc, bio, io);
+		else if (io->write)
+			tenant_failed_write(tc, io);
+		else
+			tenant_failed_read(tc, bio, io);
+	}
+}
+
+/* ---- resync, check, repair ---- */
+
+struct tenant_copy {
+	struct completion done;
+	int read_err;
+	unsigned long write_err;
+};
+
+static void tenant_copy_done(int read_err, unsigned long write_err,
+			     void *context)
+{
+	struct tenant_copy *c = context;
+
+	c->read_err = read_err;
+	c->write_err = write_err;
+	complete(&c->done);
+}
+
+static void tenant_region_range(struct tenant_c *tc, unsigned long r,
+				sector_t *start, sector_t *len)
+{
+	*start = (sector_t)r << tc->bm.region_shift;
+	*len = min_t(sector_t, 1ULL << tc->bm.region_shift,
+		     tc->ti->len - *start);
+}
+
+/* Copy region @r from the primary to the legs in @dests. */
+static int tenant_copy_region(struct tenant_c *tc, unsigned long r,
+			      unsigned long dests)
+{
+	struct dm_io_region from, to[DM_TENANT_MAX_LEGS];
+	unsigned int map[DM_TENANT_MAX_LEGS];
+	struct tenant_copy c;
+	sector_t start, len;
+	unsigned int i, n = 0;
+	int primary = tc->primary;
+
+	if (primary < 0)
+		return -EIO;
+	tenant_region_range(tc, r, &start, &len);
+	from.bdev = tc->legs[primary].dev->bdev;
+	from.sector = tc->legs[primary].start + start;
+	from.count = len;
+	for_each_set_bit(i, &dests, tc->nr_legs) {
+		if (i == primary)
+			continue;
+		to[n].bdev = tc->legs[i].dev->bdev;
+		to[n].sector = tc->legs[i].start + start;
+		to[n].count = len;
+		map[n++] = i;
+	}
+	if (!n)
+		return 0;
+
+	init_completion(&c.done);
+	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_copy_done, &c);
+	wait_for_completion(&c.done);
+	if (c.read_err) {
+		tenant_fail_leg(tc, primary, "read error during resync");
+		return -EAGAIN;
+	}
+	for (i = 0; i < n; i++)
+		if (test_bit(i, &c.write_err))
+			tenant_fail_leg(tc, map[i], "write error during resync");
+	return 0;
+}
+
+static int tenant_read_region(struct tenant_c *tc, unsigned int leg,
+			      unsigned long r, void *buf)
+{
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_READ,
+		.mem.type = DM_IO_VMA,
+		.mem.ptr.vma = buf,
+		.client = tc->io_client,
+	};
+	struct dm_io_region where;
+	sector_t start, len;
+
+	tenant_region_range(tc, r, &start, &len);
+	where.bdev = tc->legs[leg].dev->bdev;
+	where.sector = tc->legs[leg].start + start;
+	where.count = len;
+	return dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
+}
+
+/* Compare region @r of every alive leg with the primary's. */
+static int tenant_check_region(struct tenant_c *tc, unsigned long r,
+			       void *a, void *b, bool repair)
+{
+	sector_t start, len;
+	unsigned long bad = 0;
+	int primary = tc->primary;
+	unsigned int i;
+
+	if (primary < 0)
+		return -EIO;
+	tenant_region_range(tc, r, &start, &len);
+	if (tenant_read_region(tc, primary, r, a)) {
+		tenant_fail_leg(tc, primary, "read error during check");
+		return -EAGAIN;
+	}
+	for (i = 0; i < tc->nr_legs; i++) {
+		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE)
+			continue;
+		if (tenant_read_region(tc, i, r, b)) {
+			tenant_fail_leg(tc, i, "read error during check");
+			continue;
+		}
+		if (memcmp(a, b, len << SECTOR_SHIFT))
+			__set_bit(i, &bad);
+	}
+	if (bad) {
+		atomic64_inc(&tc->mismatches);
+		DMWARN_LIMIT("%s/%s: region %lu differs on legs 0x%lx", tc->tenant,
+			     tc->volume, r, bad);
+		if (repair)
+			return tenant_copy_region(tc, r, bad);
+	}
+	return 0;
+}
+
+/* Legs that receive resync copies: every live leg. */
+static unsigned long tenant_sync_dests(struct tenant_c *tc)
+{
+	return tenant_live_mask(tc);
+}
+
+/* All out-of-sync regions copied: legs that were behind are in sync. */
+static void tenant_resync_finished(struct tenant_c *tc)
+{
+	unsigned int i;
+	bool changed = false;
+
+	mutex_lock(&tc->state_lock);
+	for (i = 0; i < tc->nr_legs; i++) {
+		if (tc->legs[i].state == TENANT_LEG_BEHIND) {
+			tc->legs[i].state = TENANT_LEG_ALIVE;
+			tc->legs[i].full_recover = false;
+			DMINFO("%s/%s: leg %u in sync", tc->tenant, tc->volume,
+			       i);
+			changed = true;
+		}
+	}
+	if (changed)
+		tenant_write_sb_locked(tc);
+	else
+		dm_table_event(tc->ti->table);
+	mutex_unlock(&tc->state_lock);
+}
+
+static void tenant_sync_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(work, struct tenant_c, sync_work);
+	struct tenant_bitmap *bm = &tc->bm;
+	void *a = NULL, *b = NULL;
+	size_t bytes = (1UL << bm->region_shift) << SECTOR_SHIFT;
+	enum tenant_sync_action action = READ_ONCE(tc->action);
+	unsigned long r;
+	int ret;
+
+	if (action == TENANT_SYNC_CHECK || action == TENANT_SYNC_REPAIR) {
+		a = vmalloc(bytes);
+		b = vmalloc(bytes);
+		if (!a || !b) {
+			DMERR("%s/%s: no memory for check", tc->tenant,
+			      tc->volume);
+			WRITE_ONCE(tc->action, TENANT_SYNC_IDLE);
+			goto out;
+		}
+	}
+
+	while (!READ_ONCE(tc->sync_stop) && tc->primary >= 0) {
+		if (action == TENANT_SYNC_RESYNC) {
+			r = find_first_bit(bm->resync, bm->nr_regions);
+			if (r >= bm->nr_regions)
+				break;
+		} else {
+			r = tc->sync_done;
+			if (r >= bm->nr_regions)
+				break;
+		}
+
+		/* Quiesce the region: new writes wait, in-flight drain. */
+		set_bit(r, bm->busy);
+		/* Mark before reading the count: pairs with the writer's. */
+		smp_mb__after_atomic();
+		wait_event(bm->wait, !atomic_read(&bm->pending[r]));
+
+		if (action == TENANT_SYNC_RESYNC)
+			ret = tenant_copy_region(tc, r, tenant_sync_dests(tc));
+		else
+			ret = tenant_check_region(tc, r, a, b,
+						  action == TENANT_SYNC_REPAIR);
+
+		clear_bit(r, bm->busy);
+		/* Waiters test the bit after waking. */
+		smp_mb__after_atomic();
+		wake_up_all(&bm->wait);
+		if (ret == -EAGAIN)
+			continue;	/* new primary: same region again */
+		if (action == TENANT_SYNC_RESYNC)
+			clear_bit(r, bm->resync);
+		tc->sync_done++;
+		cond_resched();
+	}
+
+	if (READ_ONCE(tc->sync_stop))
+		goto out;
+	if (tc->primary < 0) {
+		DMERR("%s/%s: no leg left to copy from", tc->tenant, tc->volume);
+	} else if (action == TENANT_SYNC_RESYNC) {
+		tenant_resync_finished(tc);
+	} else {
+		DMINFO("%s/%s: %s finished, %lld mismatched regions", tc->tenant,
+		       tc->volume, action == TENANT_SYNC_CHECK ? "check" : "repair",
+		       (long long)atomic64_read(&tc->mismatches));
+		dm_table_event(tc->ti->table);
+	}
+	WRITE_ONCE(tc->action, TENANT_SYNC_IDLE);
+out:
+	vfree(a);
+	vfree(b);
+}
+
+/* Start a background action (message context, state_lock not held). */
+int tenant_start_sync(struct tenant_c *tc, enum tenant_sync_action action)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	int r = 0;
+
+	if (!tenant_mirrored(tc))
+		return -EINVAL;
+	/* Lock order: bm->lock, then state_lock (bitmap writes fail legs). */
+	mutex_lock(&bm->lock);
+	mutex_lock(&tc->state_lock);
+	if (READ_ONCE(tc->action) != TENANT_SYNC_IDLE ||
+	    work_pending(&tc->sync_work)) {
+		r = -EBUSY;
+		goto out;
+	}
+	switch (action) {
+	case TENANT_SYNC_RESYNC:
+		/* resync: everything, or the regions already out of sync */
+		if (bitmap_empty(bm->resync, bm->nr_regions)) {
+			bitmap_fill(bm->bits, bm->nr_regions);
+			bitmap_fill(bm->resync, bm->nr_regions);
+		}
+		tc->sync_total = bitmap_weight(bm->resync, bm->nr_regions);
+		break;
+	case TENANT_SYNC_CHECK:
+	case TENANT_SYNC_REPAIR:
+		if (tc->degraded) {
+			r = -EBUSY;	/* compare only legs in sync */
+			goto out;
+		}
+		atomic64_set(&tc->mismatches, 0);
+		tc->sync_total = bm->nr_regions;
+		break;
+	default:
+		r = -EINVAL;
+		goto out;
+	}
+	tc->sync_done = 0;
+	WRITE_ONCE(tc->action, action);
+	if (!tc->sync_stop)
+		queue_work(tc->wq, &tc->sync_work);
+	dm_table_event(tc->ti->table);
+out:
+	mutex_unlock(&tc->state_lock);
+	mutex_unlock(&bm->lock);
+	return r;
+}
+
+/* leg <i> recover: a failed leg takes writes again and is caught up. */
+int tenant_recover_leg(struct tenant_c *tc, unsigned int i)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	struct tenant_leg *leg = &tc->legs[i];
+	int r = 0;
+
+	mutex_lock(&bm->lock);
+	mutex_lock(&tc->state_lock);
+	if (leg->state != TENANT_LEG_DEAD) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (tc->primary < 0) {
+		r = -EIO;
+		goto out;
+	}
+	/* Every region it may have missed; all of them if it is unknown. */
+	if (leg->full_recover)
+		bitmap_fill(bm->bits, bm->nr_regions);
+	bitmap_or(bm->resync, bm->resync, bm->bits, bm->nr_regions);
+	WRITE_ONCE(leg->state, TENANT_LEG_BEHIND);
+	DMINFO("%s/%s: leg %u recovering, %u regions to copy", tc->tenant,
+	       tc->volume, i, bitmap_weight(bm->resync, bm->nr_regions));
+	r = tenant_write_sb_locked(tc);
+	if (r)
+		goto out;
+	if (READ_ONCE(tc->action) == TENANT_SYNC_IDLE) {
+		tc->sync_done = 0;
+		tc->sync_total = bitmap_weight(bm->resync, bm->nr_regions);
+		WRITE_ONCE(tc->action, TENANT_SYNC_RESYNC);
+		if (!tc->sync_stop)
+			queue_work(tc->wq, &tc->sync_work);
+	} else if (tc->action == TENANT_SYNC_RESYNC) {
+		tc->sync_total = tc->sync_done +
+			bitmap_weight(bm->resync, bm->nr_regions);
+	} else {
+		r = -EBUSY;	/* check/repair running: recover after it */
+		WRITE_ONCE(leg->state, TENANT_LEG_DEAD);
+		tenant_write_sb_locked(tc);
+	}
+out:
+	mutex_unlock(&tc->state_lock);
+	mutex_unlock(&bm->lock);
+	return r;
+}
+
+const char *tenant_sync_action_name(struct tenant_c *tc)
+{
+	unsigned int i;
+
+	switch (READ_ONCE(tc->action)) {
+	case TENANT_SYNC_RESYNC:
+		for (i = 0; i < tc->nr_legs; i++)
+			if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_BEHIND)
+				return "recover";
+		return "resync";
+	case TENANT_SYNC_CHECK:
+		return "check";
+	case TENANT_SYNC_REPAIR:
+		return "repair";
+	default:
+		return "idle";
+	}
+}
+
+unsigned long tenant_regions_in_sync(struct tenant_c *tc)
+{
+	return tc->bm.nr_regions - bitmap_weight(tc->bm.resync,
+						 tc->bm.nr_regions);
+}
+
+/* ---- assembly ---- */
+
+static bool tenant_sb_ok(struct tenant_c *tc, struct tenant_sb *sb)
+{
+	u32 csum = le32_to_cpu(sb->csum);
+
+	sb->csum = 0;
+	if (crc32_le(0, (void *)sb, TENANT_BLOCK_SIZE) != csum)
+		return false;
+	sb->csum = cpu_to_le32(csum);
+	return !memcmp(sb->magic, TENANT_SB_MAGIC, sizeof(sb->magic)) &&
+	       le32_to_cpu(sb->version) == TENANT_SB_VERSION &&
+	       !strcmp(sb->tenant, tc->tenant) &&
+	       !strcmp(sb->volume, tc->volume);
+}
+
+static int tenant_read_meta_block(struct tenant_c *tc, unsigned int i,
+				  unsigned long block, void *buf)
+{
+	struct dm_io_request req = {
+		.bi_opf = REQ_OP_READ,
+		.mem.type = DM_IO_KMEM,
+		.mem.ptr.addr = buf,
+		.client = tc->io_client,
+	};
+	struct dm_io_region where = {
+		.bdev = tc->legs[i].dev->bdev,
+		.sector = tenant_meta_start(tc, i) + block * TENANT_BLOCK_SECTORS,
+		.count = TENANT_BLOCK_SECTORS,
+	};
+
+	return dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
+}
+
+/*
+ * Read every leg's superblock and bitmap (first resume): the newest
+ * superblock gives the leg states; the bitmaps of the legs in service are
+ * OR'ed into the regions to resync.  Legs without our superblock are
+ * unknown: new volumes start with a full sync (unless nosync), a blank leg
+ * in an existing volume is failed until "leg <i> recover" copies it all.
+ */
+static int tenant_load_meta(struct tenant_c *tc)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	struct tenant_sb *sb, *best;
+	unsigned long nblocks = tenant_nr_blocks(bm), blk;
+	size_t bytes = BITS_TO_LONGS(bm->nr_regions) * sizeof(long);
+	unsigned int i, nvalid = 0;
+	bool geometry_changed = false;
+	u64 best_event = 0;
+	int r = -ENOMEM;
+
+	sb = kmalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
+	best = kzalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
+	if (!sb || !best)
+		goto out;
+
+	for (i = 0; i < tc->nr_legs; i++) {
+		tc->legs[i].sb_valid = false;
+		if (tenant_read_meta_block(tc, i, 0, sb)) {
+			tenant_mark_dead(tc, i, "superblock read error");
+			tc->legs[i].full_recover = true;
+			continue;
+		}
+		if (!tenant_sb_ok(tc, sb))
+			continue;
+		tc->legs[i].sb_valid = true;
+		nvalid++;
+		if (le64_to_cpu(sb->event) >= best_event) {
+			best_event = le64_to_cpu(sb->event);
+			memcpy(best, sb, TENANT_BLOCK_SIZE);
+		}
+	}
+
+	if (!nvalid) {
+		/* A new volume. */
+		DMINFO("%s/%s: new metadata, %s", tc->tenant, tc->volume,
+		       tc->nosync ? "legs taken as in sync (nosync)" :
+				    "full initial sync");
+		if (!tc->nosync) {
+			bitmap_fill(bm->bits, bm->nr_regions);
+			bitmap_fill(bm->resync, bm->nr_regions);
+		}
+	} else {
+		bm->event = best_event;
+		geometry_changed =
+			le64_to_cpu(best->nr_regions) != bm->nr_regions ||
+			le32_to_cpu(best->region_size) != 1U << bm->region_shift ||
+			le32_to_cpu(best->nr_legs) != tc->nr_legs;
+		for (i = 0; i < tc->nr_legs; i++) {
+			struct tenant_leg *leg = &tc->legs[i];
+			u8 st = geometry_changed ? TENANT_LEG_ALIVE :
+						   best->leg_state[i];
+
+			if (leg->state == TENANT_LEG_DEAD)
+				continue;	/* unreadable just now */
+			if (!leg->sb_valid) {
+				tenant_mark_dead(tc, i,
+						 "no dm-tenant metadata on this leg");
+				leg->full_recover = true;
+				continue;
+			}
+			if (st == TENANT_LEG_DEAD) {
+				leg->state = TENANT_LEG_DEAD;
+				leg->full_recover = !geometry_changed &&
+					(best->leg_flags[i] & TENANT_SB_FULL_RECOVER);
+				DMWARN("%s/%s: leg %u stays failed until 'leg %u recover'",
+				       tc->tenant, tc->volume, i, i);
+			} else if (st == TENANT_LEG_BEHIND) {
+				leg->state = TENANT_LEG_BEHIND;
+			}
+		}
+		if (geometry_changed) {
+			DMWARN("%s/%s: region geometry changed: full resync",
+			       tc->tenant, tc->volume);
+			bitmap_fill(bm->bits, bm->nr_regions);
+		} else {
+			/* Union of the bitmaps of the legs in service. */
+			for (i = 0; i < tc->nr_legs; i++) {
+				if (tc->legs[i].state == TENANT_LEG_DEAD)
+					continue;
+				for (blk = 0; blk < nblocks; blk++) {
+					size_t off = blk * TENANT_BLOCK_SIZE;
+					size_t n = min_t(size_t, TENANT_BLOCK_SIZE,
+							 bytes - off);
+
+					if (tenant_read_meta_block(tc, i, 1 + blk,
+								   sb)) {
+						tenant_mark_dead(tc, i,
+								 "bitmap read error");
+						break;
+					}
+					bitmap_or((unsigned long *)((u8 *)bm->bits + off),
+						  (unsigned long *)((u8 *)bm->bits + off),
+						  (unsigned long *)sb,
+						  n * BITS_PER_BYTE);
+				}
+			}
+		}
+		/* Bits beyond the last region are not ours. */
+		bitmap_clear(bm->bits, bm->nr_regions,
+			     bytes * BITS_PER_BYTE - bm->nr_regions);
+		bitmap_copy(bm->resync, bm->bits, bm->nr_regions);
+		if (!bitmap_empty(bm->resync, bm->nr_regions))
+			DMINFO("%s/%s: %u of %lu regions to resync", tc->tenant,
+			       tc->volume,
+			       bitmap_weight(bm->resync, bm->nr_regions),
+			       bm->nr_regions);
+	}
+
+	mutex_lock(&tc->state_lock);
+	r = tenant_write_sb_locked(tc);
+	if (!r && tc->primary < 0)
+		r = -EIO;
+	mutex_unlock(&tc->state_lock);
+	if (r)
+		goto out;
+
+	/* Persist the OR'ed bitmap so no leg forgets a dirty region. */
+	mutex_lock(&bm->lock);
+	for (blk = 0; blk < nblocks && !r; blk++)
+		r = tenant_write_bitmap_block(tc, blk);
+	mutex_unlock(&bm->lock);
+
+	if (!bitmap_empty(bm->resync, bm->nr_regions)) {
+		tc->sync_done = 0;
+		tc->sync_total = bitmap_weight(bm->resync, bm->nr_regions);
+		tc->action = TENANT_SYNC_RESYNC;
+	}
+out:
+	kfree(sb);
+	kfree(best);
+	return r;
+}
+
+int tenant_mirror_init(struct tenant_c *tc, const char **error)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned int region_size = tc->bm.region_shift ?
+				   1U << tc->bm.region_shift :
+				   TENANT_DEFAULT_REGION_SIZE;
+	unsigned long need;
+	int r;
+
+	mutex_init(&tc->state_lock);
+	mutex_init(&bm->lock);
+	init_waitqueue_head(&bm->wait);
+	spin_lock_init(&tc->fail_lock);
+	bio_list_init(&tc->failed_bios);
+	bio_list_init(&tc->deferred_writes);
+	INIT_WORK(&tc->fail_work, tenant_fail_work);
+	INIT_WORK(&tc->write_work, tenant_write_work);
+	INIT_WORK(&tc->sync_work, tenant_sync_work);
+	INIT_DELAYED_WORK(&tc->clean_work, tenant_clean_work);
+	tc->primary = 0;
+
+	if (!tenant_mirrored(tc))
+		return 0;
+
+	bm->region_shift = __ffs(region_size);
+	bm->nr_regions = DIV_ROUND_UP_SECTOR_T(tc->ti->len, region_size);
+	bm->persistent = bm->meta_sectors > 0;
+	if (bm->persistent) {
+		need = TENANT_BLOCK_SECTORS * (1 + tenant_nr_blocks(bm));
+		if (bm->meta_sectors < need) {
+			DMERR("%s/%s: metadata area of %u sectors too small: %lu regions need %lu",
+			      tc->tenant, tc->volume, bm->meta_sectors,
+			      bm->nr_regions, need);
+			*error = "metadata area too small for the write-intent bitmap";
+			return -EINVAL;
+		}
+	}
+
+	*error = "cannot allocate the write-intent bitmap";
+	bm->bits = bitmap_zalloc(round_up(bm->nr_regions, TENANT_BITS_PER_BLOCK),
+				 GFP_KERNEL);
+	bm->recent = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
+	bm->busy = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
+	bm->resync = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
+	bm->pending = kvcalloc(bm->nr_regions, sizeof(atomic_t), GFP_KERNEL);
+	bm->block_buf = kmalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
+	if (!bm->bits || !bm->recent || !bm->busy || !bm->resync ||
+	    !bm->pending || !bm->block_buf)
+		return -ENOMEM;
+
+	tc->io_client = dm_io_client_create();
+	if (IS_ERR(tc->io_client)) {
+		r = PTR_ERR(tc->io_client);
+		tc->io_client = NULL;
+		*error = "cannot create dm-io client";
+		return r;
+	}
+	tc->kcopyd = dm_kcopyd_client_create(&dm_kcopyd_throttle);
+	if (IS_ERR(tc->kcopyd)) {
+		r = PTR_ERR(tc->kcopyd);
+		tc->kcopyd = NULL;
+		*error = "cannot create dm-kcopyd client";
+		return r;
+	}
+
+	r = dm_set_target_max_io_len(tc->ti, region_size);
+	if (r) {
+		*error = "cannot limit I/O to the region size";
+		return r;
+	}
+	/* Assembled at the first resume, when an old table is quiet. */
+	tc->sync_stop = true;
+	return 0;
+}
+
+/* Safe on a partly initialised context. */
+void tenant_mirror_exit(struct tenant_c *tc)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+
+	if (tc->kcopyd)
+		dm_kcopyd_client_destroy(tc->kcopyd);
+	if (tc->io_client)
+		dm_io_client_destroy(tc->io_client);
+	kfree(bm->block_buf);
+	kvfree(bm->pending);
+	bitmap_free(bm->resync);
+	bitmap_free(bm->busy);
+	bitmap_free(bm->recent);
+	bitmap_free(bm->bits);
+}
+
+/* postsuspend: stop background work; leave a clean bitmap behind. */
+void tenant_mirror_suspend(struct tenant_c *tc)
+{
+	if (!tenant_mirrored(tc))
+		return;
+	WRITE_ONCE(tc->sync_stop, true);
+	cancel_delayed_work_sync(&tc->clean_work);
+	flush_work(&tc->sync_work);
+	flush_work(&tc->write_work);
+	flush_work(&tc->fail_work);
+	if (tc->bm_loaded)
+		tenant_clean_regions(tc, true);
+}
+
+int tenant_mirror_preresume(struct tenant_c *tc)
+{
+	int r;
+
+	if (!tenant_mirrored(tc) || tc->bm_loaded)
+		return 0;
+	r = tenant_load_meta(tc);
+	if (r) {
+		DMERR("%s/%s: cannot assemble: no leg in service", tc->tenant,
+		      tc->volume);
+		return r;
+	}
+	tc->bm_loaded = true;
+	return 0;
+}
+
+void tenant_mirror_resume(struct tenant_c *tc)
+{
+	if (!tenant_mirrored(tc))
+		return;
+	WRITE_ONCE(tc->sync_stop, false);
+	if (READ_ONCE(tc->action) != TENANT_SYNC_IDLE)
+		queue_work(tc->wq, &tc->sync_work);
+	queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
+}

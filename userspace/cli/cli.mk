@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: GPL-2.0
+# tenantctl, the command-line client (userspace/cli), included from
+# userspace/userspace.mk.  It shares the protocol and audit-chain code with
+# tenantd (userspace/daemon/proto.c, auditchain.c).
+#
+# Unit tests (tests/unit/test_cli_*.c) link everything but transport.c and
+# main.c: the test provides tc_call() and checks the requests it gets.
+
+TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
+		      userspace/daemon/auditchain.c
+TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
+		  $(TENANTCTL_LIB_SRCS)
+TENANTCTL_HDRS := userspace/cli/tenantctl.h userspace/daemon/proto.h \
+		  userspace/daemon/auditchain.h
+
+userspace: $(USERSPACE_BIN)/tenantctl
+
+$(USERSPACE_BIN)/tenantctl: $(TENANTCTL_SRCS) $(TENANTCTL_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USERSPACE_CFLAGS) -o $@ $(TENANTCTL_SRCS) -ljson-c -lcrypto
+
+test_cli_args_SRCS := $(TENANTCTL_LIB_SRCS)
+test_cli_args_LDLIBS := -ljson-c -lcrypto

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0
+# tenantd, the control daemon (userspace/daemon), included from
+# userspace/userspace.mk after lib.mk.
+#
+#   build/bin/tenantd   linked with the static libdmtenant, so the VM
+#                       initramfs (ldd closure of build/bin/*) needs no
+#                       build/lib; json-c, SQLite and libcrypto are shared.
+#
+# Unit tests (tests/unit/test_daemon_*.c): the sources and libraries each
+# needs, in the test_<name>_SRCS / _LDLIBS form of tests/unit/unit.mk.
+
+TENANTD_DIR := userspace/daemon
+TENANTD_CORE := $(addprefix $(TENANTD_DIR)/,proto.c roles.c store.c \
+		  auditchain.c log.c)
+TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_DIR)/ops.c $(TENANTD_CORE)
+TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
+TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+
+userspace: $(USERSPACE_BIN)/tenantd
+
+$(USERSPACE_BIN)/tenantd: $(TENANTD_SRCS) $(TENANTD_HDRS) $(LIBDMT_A)
+	@mkdir -p $(@D)
+	$(CC) $(USERSPACE_CFLAGS) -I$(LIBDMT_INCLUDE) -o $@ $(TENANTD_SRCS) \
+		$(LIBDMT_STATIC_LINK) $(TENANTD_LDLIBS)
+
+test_daemon_proto_SRCS := $(TENANTD_DIR)/proto.c
+test_daemon_proto_LDLIBS := -ljson-c
+test_daemon_roles_SRCS := $(TENANTD_DIR)/roles.c $(TENANTD_DIR)/proto.c
+test_daemon_roles_LDLIBS := -ljson-c
+test_daemon_audit_SRCS := $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/store.c
+test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
+test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+# The request handlers with libdmtenant replaced by fakes in the test.
+test_daemon_ops_SRCS := $(TENANTD_DIR)/ops.c $(TENANTD_CORE)
+test_daemon_ops_LDLIBS := -ljson-c -lsqlite3 -lcrypto

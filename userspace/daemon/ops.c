@@ -1,0 +1,1511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tenantd request handlers.  Each handler fills a struct op: the object it
+ * acts on (for the audit record), the role that allowed it, the result or
+ * an error code with a message and a hint naming the next step.  Key bytes
+ * never appear here: libdmtenant keeps them behind struct dmt_key.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <dmtenant.h>
+
+#include "log.h"
+#include "ops.h"
+
+struct op {
+	struct td_daemon *d;
+	const struct td_caller *c;
+	struct td_request *req;
+	enum td_role role;		/* that allowed the request */
+	char object[112];
+	char detail[160];		/* audit note on success */
+	char msg[256];
+	char hint[256];
+	json_object *result;
+};
+
+__attribute__((format(printf, 3, 4)))
+static enum td_err fail(struct op *op, enum td_err e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(op->msg, sizeof(op->msg), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void hint(struct op *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(op->hint, sizeof(op->hint), fmt, ap);
+	va_end(ap);
+}
+
+void td_dm_name(const char *tenant, const char *volume, char *buf,
+		size_t len)
+{
+	snprintf(buf, len, "tenant+%s+%s", tenant, volume);
+}
+
+/* --- audit ---------------------------------------------------------------- */
+
+static void audit(struct td_daemon *d, int64_t uid, int64_t pid,
+		  const char *role, const char *action, const char *object,
+		  const char *result, const char *detail)
+{
+	struct td_audit_rec r;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	td_now(r.time, sizeof(r.time));
+	r.uid = uid;
+	r.pid = pid;
+	td_audit_set(r.role, sizeof(r.role), role);
+	td_audit_set(r.action, sizeof(r.action), action);
+	td_audit_set(r.object, sizeof(r.object), object);
+	td_audit_set(r.result, sizeof(r.result), result);
+	td_audit_set(r.detail, sizeof(r.detail), detail);
+	ret = td_audit_append(d->st, &r);
+	if (ret)
+		td_log(LOG_ERR, "audit record for %s %s NOT written: %s",
+		       r.action, r.object, td_store_err(d->st));
+}
+
+void td_audit_event(struct td_daemon *d, const char *action,
+		    const char *object, const char *result,
+		    const char *detail)
+{
+	audit(d, getuid(), getpid(), "daemon", action, object, result, detail);
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+static enum td_err authorize(struct op *op, const char *tenant,
+			     const char *vm)
+{
+	struct td_authz obj = { .tenant = tenant, .vm = vm };
+	char roles[64];
+
+	op->role = td_authorize(&op->d->cfg, op->c->uid, op->req->verb,
+				tenant || vm ? &obj : NULL);
+	if (op->role != TD_ROLE_NONE)
+		return TD_OK;
+	td_roles_label(&op->d->cfg, op->c->uid, roles, sizeof(roles));
+	hint(op, "%s is allowed for: %s; roles come from tenantd.conf (ask the operator)",
+	     td_verb_name(op->req->verb),
+	     td_verb_roles_hint(op->req->verb));
+	return fail(op, TD_E_DENIED, "uid %u (role: %s) may not run %s%s%s",
+		    (unsigned int)op->c->uid, roles,
+		    td_verb_name(op->req->verb), op->object[0] ? " on " : "",
+		    op->object);
+}
+
+static enum td_err from_errno(struct op *op, int err, const char *what)
+{
+	const char *why = op->d->dmt ? dmt_ctx_last_error(op->d->dmt) : "";
+	enum td_err e;
+
+	switch (-err) {
+	case ENOENT:
+	case ENODEV:
+		e = TD_E_NOT_FOUND;
+		break;
+	case EEXIST:
+	case EBUSY:
+		e = TD_E_CONFLICT;
+		break;
+	case EINVAL:
+		e = TD_E_INVALID_ARGUMENT;
+		break;
+	case EOPNOTSUPP:
+		e = TD_E_UNSUPPORTED;
+		break;
+	case EPERM:
+	case EACCES:
+		e = TD_E_DENIED;
+		break;
+	default:
+		e = TD_E_INTERNAL;
+	}
+	return fail(op, e, "%s: %s%s%s", what, strerror(-err),
+		    why && *why ? ": " : "", why ? why : "");
+}
+
+/* Device-mapper operations are refused when started with --no-dm. */
+static enum td_err need_dm(struct op *op)
+{
+	if (!op->d->no_dm)
+		return TD_OK;
+	hint(op, "restart tenantd without --no-dm");
+	return fail(op, TD_E_UNSUPPORTED,
+		    "tenantd runs with --no-dm: no device-mapper access");
+}
+
+static void set_object(struct op *op, const char *tenant, const char *volume)
+{
+	if (tenant && volume)
+		snprintf(op->object, sizeof(op->object), "%s/%s", tenant,
+			 volume);
+	else if (tenant)
+		snprintf(op->object, sizeof(op->object), "%s", tenant);
+}
+
+static enum td_err load_tenant(struct op *op, const char *id,
+			       struct td_tenant *t)
+{
+	int r = td_tenant_get(op->d->st, id, t);
+
+	if (r == -ENOENT) {
+		hint(op, "list tenants with 'tenantctl tenant list'");
+		return fail(op, TD_E_NOT_FOUND, "no tenant '%s'", id);
+	}
+	if (r)
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	return TD_OK;
+}
+
+static enum td_err unwrap(struct op *op, const struct td_tenant *t,
+			  bool next, struct dmt_key **kek)
+{
+	int r = dmt_kek_unwrap(op->d->master, t->id,
+			       next ? t->next_kek : t->kek,
+			       next ? t->next_len : t->kek_len, kek);
+
+	if (r)
+		return fail(op, TD_E_INTERNAL,
+			    "cannot unwrap the KEK of tenant %s (generation %" PRId64 "): %s; is this the host's master key?",
+			    t->id, next ? t->next_gen : t->kek_gen,
+			    strerror(-r));
+	return TD_OK;
+}
+
+/* struct dmt_volume from a stored volume; @legs has TD_MAX_LEGS room. */
+static void to_dmt(const struct td_volume *v, struct dmt_volume *dv,
+		   struct dmt_leg *legs)
+{
+	unsigned int i;
+
+	memset(dv, 0, sizeof(*dv));
+	for (i = 0; i < v->nlegs; i++) {
+		dmt_leg_class_parse(v->legs[i].cls, &legs[i].cls);
+		legs[i].path = v->legs[i].device;
+		legs[i].offset = v->legs[i].offset;
+	}
+	dv->tenant = v->tenant;
+	dv->volume = v->id;
+	dv->uuid = v->uuid;
+	dv->legs = legs;
+	dv->nr_legs = v->nlegs;
+	dv->size = v->size;
+}
+
+static json_object *volume_json(const struct td_volume *v, bool full)
+{
+	json_object *o = json_object_new_object(), *legs, *a;
+	unsigned int i;
+	char name[128];
+
+	json_object_object_add(o, "tenant", json_object_new_string(v->tenant));
+	json_object_object_add(o, "volume", json_object_new_string(v->id));
+	json_object_object_add(o, "uuid", json_object_new_string(v->uuid));
+	json_object_object_add(o, "vm", v->vm[0] ?
+			       json_object_new_string(v->vm) : NULL);
+	json_object_object_add(o, "nr_legs", json_object_new_int(v->nlegs));
+	json_object_object_add(o, "attached",
+			       json_object_new_boolean(v->attached));
+	td_dm_name(v->tenant, v->id, name, sizeof(name));
+	json_object_object_add(o, "dm_name", json_object_new_string(name));
+	if (!full)
+		return o;
+	json_object_object_add(o, "size_sectors",
+			       json_object_new_int64((int64_t)v->size));
+	json_object_object_add(o, "kek_generation",
+			       json_object_new_int64(v->kek_gen));
+	json_object_object_add(o, "created", json_object_new_string(v->created));
+	legs = json_object_new_array();
+	for (i = 0; i < v->nlegs; i++) {
+		json_object *l = json_object_new_object();
+
+		json_object_object_add(l, "index",
+				       json_object_new_int(v->legs[i].idx));
+		json_object_object_add(l, "class",
+				       json_object_new_string(v->legs[i].cls));
+		json_object_object_add(l, "device",
+				       json_object_new_string(v->legs[i].device));
+		json_object_array_add(legs, l);
+	}
+	json_object_object_add(o, "legs", legs);
+	if (v->attached) {
+		a = json_object_new_object();
+		json_object_object_add(a, "dm_name",
+				       json_object_new_string(v->dm_name));
+		json_object_object_add(a, "device",
+				       json_object_new_string(v->device));
+		json_object_object_add(a, "vm", v->att_vm[0] ?
+				       json_object_new_string(v->att_vm) : NULL);
+		json_object_object_add(a, "owner_uid", v->hv_uid >= 0 ?
+				       json_object_new_int64(v->hv_uid) : NULL);
+		json_object_object_add(a, "since",
+				       json_object_new_string(v->attached_at));
+		json_object_object_add(o, "attachment", a);
+	}
+	return o;
+}
+
+/* Volumes of a tenant, copied out (callers then change rows freely). */
+struct vol_list {
+	struct td_volume *v;
+	size_t n;
+};
+
+static int collect_vol(const struct td_volume *v, void *arg)
+{
+	struct vol_list *vl = arg;
+	struct td_volume *nv = realloc(vl->v, (vl->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	vl->v = nv;
+	vl->v[vl->n++] = *v;
+	return 0;
+}
+
+static int collect_vols(struct td_store *st, const char *tenant,
+			struct vol_list *vl)
+{
+	vl->v = NULL;
+	vl->n = 0;
+	return td_volume_foreach(st, tenant, collect_vol, vl);
+}
+
+/* --- tenants ------------------------------------------------------------- */
+
+static enum td_err op_tenant_create(struct op *op)
+{
+	const char *id = td_arg_str(op->req, "tenant");
+	struct td_tenant t, old;
+	struct dmt_key *kek = NULL;
+	enum td_err e;
+	int r;
+
+	set_object(op, id, NULL);
+	e = authorize(op, id, NULL);
+	if (e)
+		return e;
+	if (td_tenant_get(op->d->st, id, &old) == 0) {
+		hint(op, "pick another id, or inspect it with 'tenantctl tenant list'");
+		return fail(op, TD_E_CONFLICT, "tenant '%s' exists", id);
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.id, sizeof(t.id), "%s", id);
+	t.kek_gen = 1;
+	r = dmt_key_generate(DMT_KEY_KEK, &kek);
+	if (!r)
+		r = dmt_kek_wrap(op->d->master, id, kek, t.kek, sizeof(t.kek),
+				 &t.kek_len);
+	if (!r)
+		r = dmt_key_fingerprint(kek, t.kek_fpr, sizeof(t.kek_fpr));
+	dmt_key_free(kek);
+	if (r)
+		return from_errno(op, r, "KEK generation");
+	r = td_tenant_insert(op->d->st, &t);
+	if (r)
+		return fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
+			    "database: %s", td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail), "KEK gen 1 fpr %s",
+		 t.kek_fpr);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "tenant", json_object_new_string(id));
+	json_object_object_add(op->result, "kek_generation",
+			       json_object_new_int(1));
+	json_object_object_add(op->result, "kek_fingerprint",
+			       json_object_new_string(t.kek_fpr));
+	return TD_OK;
+}
+
+struct count_arg {
+	unsigned int n, attached;
+};
+
+static int count_vol(const struct td_volume *v, void *arg)
+{
+	struct count_arg *c = arg;
+
+	c->n++;
+	c->attached += v->attached;
+	return 0;
+}
+
+struct list_arg {
+	struct op *op;
+	json_object *arr;
+};
+
+static int list_tenant(const struct td_tenant *t, void *arg)
+{
+	struct list_arg *la = arg;
+	struct count_arg c = { 0, 0 };
+	json_object *o;
+
+	if (!td_may_see(&la->op->d->cfg, la->op->c->uid, TD_V_TENANT_LIST,
+			t->id, NULL))
+		return 0;
+	td_volume_foreach(la->op->d->st, t->id, count_vol, &c);
+	o = json_object_new_object();
+	json_object_object_add(o, "tenant", json_object_new_string(t->id));
+	json_object_object_add(o, "kek_generation",
+			       json_object_new_int64(t->kek_gen));
+	json_object_object_add(o, "kek_fingerprint",
+			       json_object_new_string(t->kek_fpr));
+	json_object_object_add(o, "rotation_pending",
+			       json_object_new_boolean(t->has_next));
+	json_object_object_add(o, "volumes", json_object_new_int(c.n));
+	json_object_object_add(o, "created", json_object_new_string(t->created));
+	json_object_array_add(la->arr, o);
+	return 0;
+}
+
+static enum td_err op_tenant_list(struct op *op)
+{
+	struct list_arg la = { op, NULL };
+	enum td_err e = authorize(op, NULL, NULL);
+
+	if (e)
+		return e;
+	la.arr = json_object_new_array();
+	if (td_tenant_foreach(op->d->st, list_tenant, &la)) {
+		json_object_put(la.arr);
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	}
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "tenants", la.arr);
+	return TD_OK;
+}
+
+static int erase_vol(const struct td_volume *v, void *arg)
+{
+	struct op *op = arg;
+	struct dmt_leg legs[TD_MAX_LEGS];
+	struct dmt_volume dv;
+	int r;
+
+	to_dmt(v, &dv, legs);
+	r = dmt_volume_erase(op->d->dmt, &dv, 0);
+	if (r) {
+		from_errno(op, r, "crypto-shred of a volume's legs");
+		return r;
+	}
+	return td_volume_delete(op->d->st, v->tenant, v->id);
+}
+
+static enum td_err op_tenant_delete(struct op *op)
+{
+	const char *id = td_arg_str(op->req, "tenant");
+	bool force = td_arg_bool(op->req, "force");
+	struct count_arg c = { 0, 0 };
+	struct td_tenant t;
+	enum td_err e;
+	int r;
+
+	set_object(op, id, NULL);
+	e = authorize(op, id, NULL);
+	if (e)
+		return e;
+	e = load_tenant(op, id, &t);
+	if (e)
+		return e;
+	td_volume_foreach(op->d->st, id, count_vol, &c);
+	if (c.attached) {
+		hint(op, "detach them with 'tenantctl volume detach %s VOLUME'",
+		     id);
+		return fail(op, TD_E_CONFLICT,
+			    "tenant '%s' has %u attached volume(s)", id,
+			    c.attached);
+	}
+	if (c.n && !force) {
+		hint(op, "delete the volumes first, or repeat with --force to crypto-shred all of them");
+		return fail(op, TD_E_CONFLICT, "tenant '%s' has %u volume(s)",
+			    id, c.n);
+	}
+	{
+		struct vol_list vl;
+		size_t i;
+
+		r = collect_vols(op->d->st, id, &vl);
+		for (i = 0; !r && i < vl.n; i++)
+			r = erase_vol(&vl.v[i], op);
+		free(vl.v);
+	}
+	if (r)
+		return op->msg[0] ? TD_E_INTERNAL :
+			fail(op, TD_E_INTERNAL, "database: %s",
+			     td_store_err(op->d->st));
+	r = td_tenant_delete(op->d->st, id);
+	if (r)
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail),
+		 "KEK %s destroyed, %u volume(s) shredded", t.kek_fpr, c.n);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "tenant", json_object_new_string(id));
+	json_object_object_add(op->result, "volumes_shredded",
+			       json_object_new_int(c.n));
+	return TD_OK;
+}
+
+struct rotate_arg {
+	struct op *op;
+	const struct td_tenant *t;
+	struct dmt_key *old, *new;
+	unsigned int done, skipped;
+};
+
+static int rotate_vol(const struct td_volume *v, struct rotate_arg *ra)
+{
+	struct dmt_leg legs[TD_MAX_LEGS];
+	struct dmt_volume dv;
+	int r;
+
+	if (v->kek_gen == ra->t->next_gen) {
+		ra->skipped++;
+		return 0;
+	}
+	to_dmt(v, &dv, legs);
+	r = dmt_volume_rewrap(ra->op->d->dmt, &dv, ra->old, ra->new);
+	if (r) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "rewrap of volume %s/%s",
+			 v->tenant, v->id);
+		from_errno(ra->op, r, what);
+		hint(ra->op, "both KEKs are kept: fix the leg and repeat 'tenantctl tenant rotate-kek %s' (it resumes)",
+		     v->tenant);
+		return r;
+	}
+	r = td_volume_set_kek_gen(ra->op->d->st, v->tenant, v->id,
+				  ra->t->next_gen);
+	if (r)
+		return r;
+	ra->done++;
+	return 0;
+}
+
+/* The rotation itself; @op->role is already decided. */
+static enum td_err rotate(struct op *op, const char *id)
+{
+	struct rotate_arg ra = { .op = op };
+	struct td_tenant t;
+	char old_fpr[TD_FPR_LEN];
+	enum td_err e;
+	int r;
+
+	e = load_tenant(op, id, &t);
+	if (e)
+		return e;
+	snprintf(old_fpr, sizeof(old_fpr), "%s", t.kek_fpr);
+	e = unwrap(op, &t, false, &ra.old);
+	if (e)
+		return e;
+	if (t.has_next) {
+		/* An interrupted rotation: finish it with the same new KEK. */
+		e = unwrap(op, &t, true, &ra.new);
+		if (e)
+			goto out;
+	} else {
+		uint8_t blob[TD_WRAPPED_MAX];
+		size_t len = 0;
+		char fpr[TD_FPR_LEN];
+
+		r = dmt_key_generate(DMT_KEY_KEK, &ra.new);
+		if (!r)
+			r = dmt_kek_wrap(op->d->master, id, ra.new, blob,
+					 sizeof(blob), &len);
+		if (!r)
+			r = dmt_key_fingerprint(ra.new, fpr, sizeof(fpr));
+		if (r) {
+			e = from_errno(op, r, "new KEK");
+			goto out;
+		}
+		/* Step 1: record the new KEK next to the old one. */
+		r = td_tenant_set_next(op->d->st, id, blob, len,
+				       t.kek_gen + 1, fpr);
+		if (r) {
+			e = fail(op, TD_E_INTERNAL, "database: %s",
+				 td_store_err(op->d->st));
+			goto out;
+		}
+		e = load_tenant(op, id, &t);
+		if (e)
+			goto out;
+	}
+	/* Step 2: every leg of every volume gets the new keyslot. */
+	ra.t = &t;
+	{
+		struct vol_list vl;
+		size_t i;
+
+		r = collect_vols(op->d->st, id, &vl);
+		for (i = 0; !r && i < vl.n; i++)
+			r = rotate_vol(&vl.v[i], &ra);
+		free(vl.v);
+	}
+	if (r) {
+		e = op->msg[0] ? TD_E_INTERNAL :
+			fail(op, TD_E_INTERNAL, "database: %s",
+			     td_store_err(op->d->st));
+		goto out;
+	}
+	/* Step 3: the new KEK becomes the current one; the old is gone. */
+	r = td_tenant_promote_next(op->d->st, id);
+	if (r) {
+		e = fail(op, TD_E_INTERNAL, "database: %s",
+			 td_store_err(op->d->st));
+		goto out;
+	}
+	snprintf(op->detail, sizeof(op->detail),
+		 "KEK gen %" PRId64 " fpr %s -> gen %" PRId64
+		 " fpr %s, %u volume(s) rewrapped", t.kek_gen, old_fpr,
+		 t.next_gen, t.next_fpr, ra.done + ra.skipped);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "tenant", json_object_new_string(id));
+	json_object_object_add(op->result, "kek_generation",
+			       json_object_new_int64(t.next_gen));
+	json_object_object_add(op->result, "kek_fingerprint",
+			       json_object_new_string(t.next_fpr));
+	json_object_object_add(op->result, "previous_fingerprint",
+			       json_object_new_string(old_fpr));
+	json_object_object_add(op->result, "volumes_rewrapped",
+			       json_object_new_int(ra.done + ra.skipped));
+	e = TD_OK;
+out:
+	dmt_key_free(ra.old);
+	dmt_key_free(ra.new);
+	return e;
+}
+
+static enum td_err op_tenant_rotate(struct op *op)
+{
+	const char *id = td_arg_str(op->req, "tenant");
+	enum td_err e;
+
+	set_object(op, id, NULL);
+	e = authorize(op, id, NULL);
+	if (e)
+		return e;
+	return rotate(op, id);
+}
+
+/* --- volumes ------------------------------------------------------------- */
+
+struct devcheck {
+	dev_t rdev;
+	const char *path;
+	char owner[64];
+};
+
+static int dev_in_use(const struct td_volume *v, void *arg)
+{
+	struct devcheck *dc = arg;
+	struct stat sb;
+	unsigned int i;
+
+	for (i = 0; i < v->nlegs; i++) {
+		if (!strcmp(v->legs[i].device, dc->path) ||
+		    (stat(v->legs[i].device, &sb) == 0 &&
+		     S_ISBLK(sb.st_mode) && sb.st_rdev == dc->rdev)) {
+			snprintf(dc->owner, sizeof(dc->owner), "%s/%s leg %u",
+				 v->tenant, v->id, v->legs[i].idx);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static enum td_err op_volume_create(struct op *op)
+{
+	const char *tid = td_arg_str(op->req, "tenant");
+	const char *vid = td_arg_str(op->req, "volume");
+	const char *vm = td_arg_str(op->req, "vm");
+	json_object *legs = td_arg(op->req, "legs");
+	uint64_t size = td_arg_uint(op->req, "size", 0);
+	struct dmt_leg dlegs[TD_MAX_LEGS];
+	struct dmt_volume dv;
+	struct td_volume *v;
+	struct td_tenant t;
+	struct dmt_key *kek = NULL;
+	dev_t rdevs[TD_MAX_LEGS];
+	unsigned int i, j, n;
+	enum td_err e;
+	uid_t owner;
+	int r;
+
+	set_object(op, tid, vid);
+	e = authorize(op, tid, NULL);
+	if (e)
+		return e;
+	if (size % 4096) {
+		hint(op, "give the size in bytes as a multiple of 4096, or leave it out to use the whole leg");
+		return fail(op, TD_E_INVALID_ARGUMENT,
+			    "size %" PRIu64 " is not a multiple of 4096", size);
+	}
+	if (vm && !td_vm_owner(&op->d->cfg, vm, &owner)) {
+		hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd");
+		return fail(op, TD_E_INVALID_ARGUMENT,
+			    "no hypervisor serves VM '%s'", vm);
+	}
+	e = load_tenant(op, tid, &t);
+	if (e)
+		return e;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return fail(op, TD_E_INTERNAL, "out of memory");
+	if (td_volume_get(op->d->st, tid, vid, v) == 0) {
+		free(v);
+		hint(op, "pick another volume id, or look at it with 'tenantctl volume status %s %s'",
+		     tid, vid);
+		return fail(op, TD_E_CONFLICT, "volume %s/%s exists", tid, vid);
+	}
+	memset(v, 0, sizeof(*v));
+	snprintf(v->tenant, sizeof(v->tenant), "%s", tid);
+	snprintf(v->id, sizeof(v->id), "%s", vid);
+	snprintf(v->vm, sizeof(v->vm), "%s", vm ? vm : "");
+	v->size = size / 512;
+	v->kek_gen = t.kek_gen;
+	if (legs) {
+		n = json_object_array_length(legs);
+		for (i = 0; i < n; i++) {
+			json_object *l = json_object_array_get_idx(legs, i), *f;
+
+			json_object_object_get_ex(l, "class", &f);
+			snprintf(v->legs[i].cls, sizeof(v->legs[i].cls), "%s",
+				 json_object_get_string(f));
+			json_object_object_get_ex(l, "device", &f);
+			snprintf(v->legs[i].device, sizeof(v->legs[i].device),
+				 "%s", json_object_get_string(f));
+			if (json_object_object_get_ex(l, "offset", &f))
+				v->legs[i].offset =
+					(uint64_t)json_object_get_int64(f);
+		}
+	} else {
+		const struct td_preset *p =
+			td_preset_by_name(td_arg_str(op->req, "preset"));
+		json_object *devs = td_arg(op->req, "devices");
+
+		n = p->nlegs;
+		for (i = 0; i < n; i++) {
+			snprintf(v->legs[i].cls, sizeof(v->legs[i].cls), "%s",
+				 p->classes[i]);
+			snprintf(v->legs[i].device, sizeof(v->legs[i].device),
+				 "%s", json_object_get_string(
+					json_object_array_get_idx(devs, i)));
+		}
+	}
+	v->nlegs = n;
+	for (i = 0; i < n; i++) {
+		struct devcheck dc;
+		struct stat sb;
+
+		v->legs[i].idx = i;
+		if (stat(v->legs[i].device, &sb) || !S_ISBLK(sb.st_mode)) {
+			hint(op, "give each leg as CLASS:/dev/BLOCKDEVICE");
+			e = fail(op, TD_E_INVALID_ARGUMENT,
+				 "leg %u: %s is not a block device", i,
+				 v->legs[i].device);
+			goto out;
+		}
+		rdevs[i] = sb.st_rdev;
+		for (j = 0; j < i; j++)
+			if (rdevs[j] == rdevs[i]) {
+				e = fail(op, TD_E_INVALID_ARGUMENT,
+					 "legs %u and %u are the same device",
+					 j, i);
+				goto out;
+			}
+		dc.rdev = sb.st_rdev;
+		dc.path = v->legs[i].device;
+		dc.owner[0] = '\0';
+		if (td_volume_foreach(op->d->st, NULL, dev_in_use, &dc) > 0) {
+			hint(op, "each leg needs a device of its own; delete %s first to reuse it",
+			     dc.owner);
+			e = fail(op, TD_E_CONFLICT, "%s is already %s",
+				 v->legs[i].device, dc.owner);
+			goto out;
+		}
+	}
+
+	e = unwrap(op, &t, false, &kek);
+	if (e)
+		goto out;
+	to_dmt(v, &dv, dlegs);
+	dv.uuid = NULL;
+	dv.generation = 1;
+	r = dmt_volume_create(op->d->dmt, &dv, kek, v->uuid, sizeof(v->uuid));
+	if (r) {
+		e = from_errno(op, r, "formatting the legs");
+		goto out;
+	}
+	r = td_volume_insert(op->d->st, v);
+	if (r) {
+		e = fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
+			 "database: %s", td_store_err(op->d->st));
+		to_dmt(v, &dv, dlegs);
+		dmt_volume_erase(op->d->dmt, &dv, 0);
+		goto out;
+	}
+	snprintf(op->detail, sizeof(op->detail), "uuid %s, %u leg(s)",
+		 v->uuid, n);
+	op->result = volume_json(v, true);
+	e = TD_OK;
+out:
+	dmt_key_free(kek);
+	free(v);
+	return e;
+}
+
+static int list_volume(const struct td_volume *v, void *arg)
+{
+	struct list_arg *la = arg;
+
+	if (td_may_see(&la->op->d->cfg, la->op->c->uid, TD_V_VOLUME_LIST,
+		       v->tenant, v->vm[0] ? v->vm : NULL))
+		json_object_array_add(la->arr, volume_json(v, false));
+	return 0;
+}
+
+static enum td_err op_volume_list(struct op *op)
+{
+	const char *tid = td_arg_str(op->req, "tenant");
+	struct list_arg la = { op, NULL };
+	enum td_err e;
+
+	set_object(op, tid, NULL);
+	e = authorize(op, NULL, NULL);
+	if (e)
+		return e;
+	la.arr = json_object_new_array();
+	if (td_volume_foreach(op->d->st, tid, list_volume, &la)) {
+		json_object_put(la.arr);
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	}
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "volumes", la.arr);
+	return TD_OK;
+}
+
+/*
+ * Load the volume named by the request and authorise on it.  A caller who
+ * may not see the volume is denied whether or not it exists (no existence
+ * oracle across tenants); one who may see its tenant learns "not found".
+ */
+static enum td_err load_volume(struct op *op, struct td_volume *v)
+{
+	const char *tid = td_arg_str(op->req, "tenant");
+	const char *vid = td_arg_str(op->req, "volume");
+	int r;
+
+	set_object(op, tid, vid);
+	r = td_volume_get(op->d->st, tid, vid, v);
+	if (r && r != -ENOENT)
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	if (authorize(op, tid, r ? NULL : (v->vm[0] ? v->vm : NULL)))
+		return TD_E_DENIED;
+	if (r) {
+		hint(op, "list volumes with 'tenantctl volume list %s'", tid);
+		return fail(op, TD_E_NOT_FOUND, "no volume %s/%s", tid, vid);
+	}
+	return TD_OK;
+}
+
+static const char *key_state_name(enum dmt_key_state s)
+{
+	return s == DMT_KEY_STATE_LOADED ? "loaded" :
+		s == DMT_KEY_STATE_WIPED ? "wiped" : "unknown";
+}
+
+static enum td_err op_volume_status(struct op *op)
+{
+	struct td_volume v;
+	struct dmt_status *st = NULL;
+	enum td_err e = load_volume(op, &v);
+	json_object *k;
+	int r;
+
+	if (e)
+		return e;
+	op->result = volume_json(&v, true);
+	if (!v.attached || op->d->no_dm)
+		return TD_OK;
+	r = dmt_dev_status(op->d->dmt, v.dm_name, &st);
+	if (r) {
+		json_object_object_add(op->result, "kernel_status_error",
+				       json_object_new_string(strerror(-r)));
+		return TD_OK;
+	}
+	k = json_object_new_object();
+	json_object_object_add(k, "key_state", json_object_new_string(
+		key_state_name(dmt_status_key_state(st))));
+	json_object_object_add(k, "reads", json_object_new_int64(
+		(int64_t)dmt_status_counter(st, DMT_COUNTER_READS)));
+	json_object_object_add(k, "writes", json_object_new_int64(
+		(int64_t)dmt_status_counter(st, DMT_COUNTER_WRITES)));
+	json_object_object_add(k, "read_errors", json_object_new_int64(
+		(int64_t)dmt_status_counter(st, DMT_COUNTER_READ_ERRORS)));
+	json_object_object_add(k, "write_errors", json_object_new_int64(
+		(int64_t)dmt_status_counter(st, DMT_COUNTER_WRITE_ERRORS)));
+	json_object_object_add(k, "crypt_errors", json_object_new_int64(
+		(int64_t)dmt_status_counter(st, DMT_COUNTER_CRYPT_ERRORS)));
+	{
+		json_object *ls = json_object_new_array();
+		unsigned int i;
+
+		for (i = 0; i < dmt_status_nr_legs(st); i++) {
+			char s[2] = { (char)dmt_status_leg_state(st, i), 0 };
+
+			json_object_array_add(ls, json_object_new_string(s));
+		}
+		json_object_object_add(k, "leg_states", ls);
+	}
+	json_object_object_add(op->result, "kernel", k);
+	dmt_status_free(st);
+	return TD_OK;
+}
+
+static enum td_err op_volume_assign(struct op *op)
+{
+	const char *vm = td_arg_str(op->req, "vm");
+	struct td_volume v;
+	enum td_err e = load_volume(op, &v);
+	uid_t owner;
+
+	if (e)
+		return e;
+	if (!td_vm_owner(&op->d->cfg, vm, &owner)) {
+		hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
+		return fail(op, TD_E_INVALID_ARGUMENT,
+			    "no hypervisor serves VM '%s'", vm);
+	}
+	if (v.attached && strcmp(v.att_vm, vm)) {
+		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		     v.tenant, v.id);
+		return fail(op, TD_E_CONFLICT, "%s/%s is attached to VM '%s'",
+			    v.tenant, v.id, v.att_vm);
+	}
+	if (td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail), "vm %s (was %s)", vm,
+		 v.vm[0] ? v.vm : "none");
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "vm", json_object_new_string(vm));
+	return TD_OK;
+}
+
+/* Hand the device node(s) to the hypervisor: owner @uid, mode 0600. */
+static int chown_nodes(struct op *op, const char *name, uid_t uid)
+{
+	struct dmt_dev_info info;
+	char path[512];
+	struct passwd *pw = getpwuid(uid);
+	gid_t gid = pw ? pw->pw_gid : (gid_t)uid;
+	int r, done = 0;
+
+	snprintf(path, sizeof(path), "%s/mapper/%s", op->d->dev_dir, name);
+	if (chown(path, uid, gid) == 0 && chmod(path, 0600) == 0)
+		done++;
+	r = dmt_dev_info(op->d->dmt, name, &info);
+	if (!r) {
+		snprintf(path, sizeof(path), "%s/dm-%u", op->d->dev_dir,
+			 info.minor);
+		if (chown(path, uid, gid) == 0 && chmod(path, 0600) == 0)
+			done++;
+	}
+	return done ? 0 : -ENOENT;
+}
+
+static enum td_err op_volume_attach(struct op *op)
+{
+	const char *vm = td_arg_str(op->req, "vm");
+	struct dmt_leg legs[TD_MAX_LEGS];
+	struct dmt_volume dv;
+	struct dmt_key *kek = NULL;
+	struct td_volume v;
+	struct td_tenant t;
+	char name[128], path[DMT_DEV_PATH_MAX];
+	bool next;
+	enum td_err e;
+	uid_t owner;
+	int r;
+
+	e = load_volume(op, &v);
+	if (!e)
+		e = need_dm(op);
+	if (e)
+		return e;
+	if (op->role == TD_ROLE_OPERATOR) {
+		if (!vm)
+			vm = v.vm[0] ? v.vm : NULL;
+		if (!vm) {
+			hint(op, "repeat with --vm VM: the operator attaches for a hypervisor's VM");
+			return fail(op, TD_E_INVALID_ARGUMENT,
+				    "%s/%s is not assigned to a VM", v.tenant,
+				    v.id);
+		}
+		if (!td_vm_owner(&op->d->cfg, vm, &owner)) {
+			hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
+			return fail(op, TD_E_INVALID_ARGUMENT,
+				    "no hypervisor serves VM '%s'", vm);
+		}
+		if (owner == op->c->uid)
+			return fail(op, TD_E_DENIED,
+				    "the operator may not own a plaintext mapping");
+	} else {
+		if (vm && strcmp(vm, v.vm)) {
+			hint(op, "ask the operator to assign the volume to that VM");
+			return fail(op, TD_E_DENIED,
+				    "%s/%s is assigned to VM '%s', not '%s'",
+				    v.tenant, v.id, v.vm, vm);
+		}
+		vm = v.vm;
+		owner = op->c->uid;
+	}
+	if (v.vm[0] && strcmp(vm, v.vm)) {
+		hint(op, "reassign it first: 'tenantctl volume assign %s %s --vm %s'",
+		     v.tenant, v.id, vm);
+		return fail(op, TD_E_CONFLICT, "%s/%s is assigned to VM '%s'",
+			    v.tenant, v.id, v.vm);
+	}
+	if (v.attached) {
+		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		     v.tenant, v.id);
+		return fail(op, TD_E_CONFLICT,
+			    "%s/%s is already attached as %s for VM '%s'",
+			    v.tenant, v.id, v.device, v.att_vm);
+	}
+	e = load_tenant(op, v.tenant, &t);
+	if (e)
+		return e;
+	/* During a rotation a volume opens with the KEK of its generation. */
+	next = t.has_next && v.kek_gen == t.next_gen;
+	e = unwrap(op, &t, next, &kek);
+	if (e)
+		return e;
+	td_dm_name(v.tenant, v.id, name, sizeof(name));
+	to_dmt(&v, &dv, legs);
+	r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
+			      sizeof(path));
+	if (r == -EPERM && t.has_next) {
+		dmt_key_free(kek);
+		kek = NULL;
+		e = unwrap(op, &t, !next, &kek);
+		if (e)
+			return e;
+		r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
+				      sizeof(path));
+	}
+	dmt_key_free(kek);
+	if (r == -EINVAL && v.nlegs > 1) {
+		hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
+		return fail(op, TD_E_UNSUPPORTED,
+			    "the kernel target refused the %u-leg table of %s/%s (see the kernel log): the loaded dm-tenant supports fewer legs",
+			    v.nlegs, v.tenant, v.id);
+	}
+	if (r)
+		return from_errno(op, r, "attach");
+	if (chown_nodes(op, name, owner))
+		td_log(LOG_WARNING, "%s: cannot hand the device node to uid %u",
+		       name, (unsigned int)owner);
+	if (!v.vm[0] && td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
+		td_log(LOG_ERR, "%s: cannot record VM: %s", name,
+		       td_store_err(op->d->st));
+	if (td_attach_add(op->d->st, v.tenant, v.id, vm, name, path, owner))
+		td_log(LOG_ERR, "%s: attachment NOT recorded: %s", name,
+		       td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail), "%.60s for vm %.64s owner uid %u",
+		 name, vm, (unsigned int)owner);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "dm_name", json_object_new_string(name));
+	json_object_object_add(op->result, "device", json_object_new_string(path));
+	json_object_object_add(op->result, "vm", json_object_new_string(vm));
+	json_object_object_add(op->result, "owner_uid",
+			       json_object_new_int64(owner));
+	return TD_OK;
+}
+
+static enum td_err op_volume_detach(struct op *op)
+{
+	struct td_volume v;
+	enum td_err e = load_volume(op, &v);
+	const char *reason = "detach";
+	int r;
+
+	if (!e)
+		e = need_dm(op);
+	if (e)
+		return e;
+	if (!v.attached) {
+		hint(op, "nothing to do; see 'tenantctl volume status %s %s'",
+		     v.tenant, v.id);
+		return fail(op, TD_E_CONFLICT, "%s/%s is not attached",
+			    v.tenant, v.id);
+	}
+	r = dmt_volume_detach(op->d->dmt, v.dm_name, 0);
+	if (r == -ENODEV) {
+		reason = "vanished";
+	} else if (r == -EBUSY) {
+		hint(op, "the device is open (by VM '%s'?): stop using it, then repeat",
+		     v.att_vm);
+		return fail(op, TD_E_CONFLICT, "%s is in use", v.dm_name);
+	} else if (r) {
+		return from_errno(op, r, "detach");
+	}
+	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
+		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
+		       td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail), "%s (%s)", v.dm_name, reason);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "dm_name",
+			       json_object_new_string(v.dm_name));
+	return TD_OK;
+}
+
+static enum td_err op_volume_delete(struct op *op)
+{
+	struct td_volume v;
+	enum td_err e = load_volume(op, &v);
+	int r;
+
+	if (e)
+		return e;
+	if (v.attached) {
+		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		     v.tenant, v.id);
+		return fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
+			    v.id);
+	}
+	r = erase_vol(&v, op);
+	if (r)
+		return op->msg[0] ? TD_E_INTERNAL :
+			fail(op, TD_E_INTERNAL, "database: %s",
+			     td_store_err(op->d->st));
+	snprintf(op->detail, sizeof(op->detail), "uuid %s, %u leg(s) shredded",
+		 v.uuid, v.nlegs);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "volumes_shredded",
+			       json_object_new_int(1));
+	return TD_OK;
+}
+
+static enum td_err op_leg(struct op *op)
+{
+	uint64_t idx = td_arg_uint(op->req, "leg", 0);
+	bool failing = op->req->verb == TD_V_LEG_FAIL;
+	struct td_volume v;
+	enum td_err e = load_volume(op, &v);
+	char msg[64];
+	int r;
+
+	if (!e)
+		e = need_dm(op);
+	if (e)
+		return e;
+	snprintf(op->object + strlen(op->object),
+		 sizeof(op->object) - strlen(op->object), "/leg%" PRIu64, idx);
+	if (idx >= v.nlegs)
+		return fail(op, TD_E_INVALID_ARGUMENT,
+			    "%s/%s has legs 0..%u", v.tenant, v.id,
+			    v.nlegs - 1);
+	if (!v.attached) {
+		hint(op, "leg states live in the kernel: attach the volume first");
+		return fail(op, TD_E_CONFLICT, "%s/%s is not attached",
+			    v.tenant, v.id);
+	}
+	snprintf(msg, sizeof(msg), "leg %s %" PRIu64,
+		 failing ? "fail" : "recover", idx);
+	r = dmt_dev_message(op->d->dmt, v.dm_name, msg, NULL, 0);
+	if (r == -EINVAL || r == -EOPNOTSUPP) {
+		hint(op, "leg states arrive with replication in the kernel target");
+		return fail(op, TD_E_UNSUPPORTED,
+			    "the kernel target refused '%s'", msg);
+	}
+	if (r)
+		return from_errno(op, r, msg);
+	snprintf(op->detail, sizeof(op->detail), "%s", msg);
+	op->result = json_object_new_object();
+	return TD_OK;
+}
+
+/* --- audit ---------------------------------------------------------------- */
+
+static int export_rec(const struct td_audit_rec *r, void *arg)
+{
+	json_object_array_add(arg, td_audit_to_json(r));
+	return 0;
+}
+
+static enum td_err op_audit_export(struct op *op)
+{
+	int64_t after = (int64_t)td_arg_uint(op->req, "after", 0);
+	int64_t limit = (int64_t)td_arg_uint(op->req, "limit", 1000);
+	json_object *arr;
+	enum td_err e = authorize(op, NULL, NULL);
+	int64_t seq;
+	char head[TD_HASH_HEX];
+
+	if (e)
+		return e;
+	if (limit <= 0 || limit > 5000)
+		limit = 5000;
+	arr = json_object_new_array();
+	if (td_audit_foreach(op->d->st, after, limit, export_rec, arr)) {
+		json_object_put(arr);
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	}
+	td_audit_head(op->d->st, &seq, head);
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "more", json_object_new_boolean(
+		json_object_array_length(arr) == (size_t)limit));
+	json_object_object_add(op->result, "records", arr);
+	json_object_object_add(op->result, "head_seq",
+			       json_object_new_int64(seq));
+	json_object_object_add(op->result, "head_hash",
+			       json_object_new_string(head));
+	snprintf(op->detail, sizeof(op->detail), "after %" PRId64 ", %zu records",
+		 after, json_object_array_length(arr));
+	return TD_OK;
+}
+
+struct verify_arg {
+	struct td_audit_verifier v;
+	int64_t alarm_seq;		/* first "daemon.audit-check invalid" */
+	char alarm[160];
+};
+
+static int verify_rec(const struct td_audit_rec *r, void *arg)
+{
+	struct verify_arg *va = arg;
+
+	td_audit_verify_step(&va->v, r);
+	if (!va->alarm_seq && !strcmp(r->action, "daemon.audit-check") &&
+	    strcmp(r->result, "ok")) {
+		va->alarm_seq = r->seq;
+		snprintf(va->alarm, sizeof(va->alarm), "%s", r->detail);
+	}
+	return 0;
+}
+
+/*
+ * Verify the chain, the audit_head table and the head file.  Returns 0 if
+ * all agree, else -EBADMSG with the first problem in @va->v.err.
+ */
+static int verify_all(struct td_daemon *d, struct verify_arg *va, bool *file)
+{
+	char head[TD_HASH_HEX], fhead[TD_HASH_HEX];
+	int64_t seq, fseq;
+	int fr;
+
+	memset(va, 0, sizeof(*va));
+	td_audit_verify_init(&va->v);
+	if (td_audit_foreach(d->st, 0, 0, verify_rec, va) ||
+	    td_audit_head(d->st, &seq, head))
+		return -EIO;
+	td_audit_verify_anchor(&va->v, seq, head);
+	fr = td_audit_head_file(d->st, &fseq, fhead);
+	*file = fr == 0;
+	if (!va->v.failed && !fr && (fseq != seq || strcmp(fhead, head))) {
+		snprintf(va->v.err, sizeof(va->v.err),
+			 "the audit_head table (record %" PRId64
+			 ") disagrees with the head file (record %" PRId64
+			 "): the database was edited", seq, fseq);
+		va->v.failed = true;
+	}
+	if (!va->v.failed && va->alarm_seq) {
+		snprintf(va->v.err, sizeof(va->v.err),
+			 "record %" PRId64 ": tenantd found the audit log tampered with at a start: %s",
+			 va->alarm_seq, va->alarm);
+		va->v.failed = true;
+	}
+	return va->v.failed ? -EBADMSG : 0;
+}
+
+void td_audit_startup_check(struct td_daemon *d)
+{
+	struct verify_arg va;
+	bool file;
+	int r = verify_all(d, &va, &file);
+
+	if (r == -EIO) {
+		td_log(LOG_ERR, "audit check: database: %s", td_store_err(d->st));
+		return;
+	}
+	if (r) {
+		td_log(LOG_CRIT, "AUDIT LOG TAMPERED WITH: %s", va.v.err);
+		td_audit_event(d, "daemon.audit-check", "", "invalid", va.v.err);
+		return;
+	}
+	if (!file && va.v.count)
+		td_log(LOG_WARNING, "audit head file missing: the end of the chain cannot be checked against it");
+	td_log(LOG_INFO, "audit chain valid: %" PRId64 " records, head %s",
+	       va.v.count, va.v.head);
+}
+
+static enum td_err op_audit_verify(struct op *op)
+{
+	struct verify_arg va;
+	enum td_err e = authorize(op, NULL, NULL);
+	bool file;
+
+	if (e)
+		return e;
+	if (verify_all(op->d, &va, &file) == -EIO)
+		return fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "valid",
+			       json_object_new_boolean(!va.v.failed));
+	json_object_object_add(op->result, "records",
+			       json_object_new_int64(va.v.count));
+	json_object_object_add(op->result, "head_hash",
+			       json_object_new_string(va.v.head));
+	json_object_object_add(op->result, "head_file",
+			       json_object_new_boolean(file));
+	if (va.v.failed)
+		json_object_object_add(op->result, "problem",
+				       json_object_new_string(va.v.err));
+	snprintf(op->detail, sizeof(op->detail), "%s, %" PRId64 " records%s%.100s",
+		 va.v.failed ? "INVALID" : "valid", va.v.count,
+		 va.v.failed ? ": " : "", va.v.failed ? va.v.err : "");
+	return TD_OK;
+}
+
+/* --- dispatch ------------------------------------------------------------- */
+
+typedef enum td_err (*op_fn)(struct op *op);
+
+static const op_fn handlers[TD_V__COUNT] = {
+	[TD_V_TENANT_CREATE]	= op_tenant_create,
+	[TD_V_TENANT_LIST]	= op_tenant_list,
+	[TD_V_TENANT_DELETE]	= op_tenant_delete,
+	[TD_V_TENANT_ROTATE_KEK] = op_tenant_rotate,
+	[TD_V_VOLUME_CREATE]	= op_volume_create,
+	[TD_V_VOLUME_LIST]	= op_volume_list,
+	[TD_V_VOLUME_STATUS]	= op_volume_status,
+	[TD_V_VOLUME_ASSIGN]	= op_volume_assign,
+	[TD_V_VOLUME_ATTACH]	= op_volume_attach,
+	[TD_V_VOLUME_DETACH]	= op_volume_detach,
+	[TD_V_VOLUME_DELETE]	= op_volume_delete,
+	[TD_V_LEG_FAIL]		= op_leg,
+	[TD_V_LEG_RECOVER]	= op_leg,
+	[TD_V_AUDIT_EXPORT]	= op_audit_export,
+	[TD_V_AUDIT_VERIFY]	= op_audit_verify,
+};
+
+static json_object *finish(struct op *op, enum td_err e, const char *action)
+{
+	char role[64];
+	json_object *reply;
+
+	if (op->role != TD_ROLE_NONE)
+		snprintf(role, sizeof(role), "%s", td_role_name(op->role));
+	else
+		td_roles_label(&op->d->cfg, op->c->uid, role, sizeof(role));
+	audit(op->d, op->c->uid, op->c->pid, role, action, op->object,
+	      e ? td_err_name(e) : "ok", e ? op->msg : op->detail);
+	if (e) {
+		if (e != TD_E_DENIED)
+			td_log(LOG_INFO, "uid %u pid %d %s %s: %s: %s",
+			       (unsigned int)op->c->uid, (int)op->c->pid,
+			       action, op->object, td_err_name(e), op->msg);
+		reply = td_reply_err(op->req ? op->req->id : NULL, e, op->msg,
+				     op->hint);
+		json_object_put(op->result);
+		return reply;
+	}
+	return td_reply_ok(op->req->id, op->result);
+}
+
+json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
+			    const char *line, size_t len)
+{
+	struct td_request req;
+	struct op op;
+	json_object *reply;
+	enum td_err e;
+
+	memset(&op, 0, sizeof(op));
+	op.d = d;
+	op.c = c;
+	op.req = &req;
+	e = td_parse_request(line, len, &req, op.msg, sizeof(op.msg));
+	if (e) {
+		if (e == TD_E_UNKNOWN_VERB)
+			hint(&op, "see tenantctl(8) or Documentation/tenantd-protocol.md for the verbs");
+		reply = finish(&op, e, req.verb_text);
+	} else {
+		e = handlers[req.verb](&op);
+		if (e == TD_OK && !op.result)
+			op.result = json_object_new_object();
+		reply = finish(&op, e, td_verb_name(req.verb));
+	}
+	td_request_free(&req);
+	return reply;
+}
+
+json_object *td_handle_broken(struct td_daemon *d, const struct td_caller *c,
+			      enum td_err e, const char *msg)
+{
+	struct op op;
+
+	memset(&op, 0, sizeof(op));
+	op.d = d;
+	op.c = c;
+	snprintf(op.msg, sizeof(op.msg), "%s", msg);
+	return finish(&op, e, "-");
+}
+
+/* --- startup ------------------------------------------------------------- */
+
+struct recon {
+	struct td_daemon *d;
+	unsigned int kept, adopted, vanished, unknown;
+};
+
+static int recon_dev(const struct dmt_dev_info *info, void *arg)
+{
+	struct recon *rc = arg;
+	struct td_volume v;
+	char path[512];
+	struct stat sb;
+	int64_t owner = -1;
+
+	if (td_volume_by_uuid(rc->d->st, info->volume_uuid, &v)) {
+		td_log(LOG_WARNING,
+		       "reconcile: %s (TENANT-%s) is not in the database; left alone",
+		       info->name, info->volume_uuid);
+		rc->unknown++;
+		return 0;
+	}
+	if (v.attached && !strcmp(v.dm_name, info->name)) {
+		rc->kept++;
+		return 0;
+	}
+	if (v.attached)
+		td_attach_close(rc->d->st, v.tenant, v.id, "renamed");
+	snprintf(path, sizeof(path), "%s/mapper/%s", rc->d->dev_dir,
+		 info->name);
+	if (stat(path, &sb) == 0)
+		owner = sb.st_uid;
+	else
+		snprintf(path, sizeof(path), "%s/dm-%u", rc->d->dev_dir,
+			 info->minor);
+	td_attach_add(rc->d->st, v.tenant, v.id, v.vm[0] ? v.vm : NULL,
+		      info->name, path, owner);
+	td_log(LOG_INFO, "reconcile: %s/%s is live as %s: recorded as attached",
+	       v.tenant, v.id, info->name);
+	rc->adopted++;
+	return 0;
+}
+
+static int recon_vol(const struct td_volume *v, void *arg)
+{
+	struct recon *rc = arg;
+	struct dmt_dev_info info;
+
+	if (!v->attached)
+		return 0;
+	if (dmt_dev_info(rc->d->dmt, v->dm_name, &info) == 0 &&
+	    !strcmp(info.volume_uuid, v->uuid))
+		return 0;
+	td_attach_close(rc->d->st, v->tenant, v->id, "vanished");
+	td_log(LOG_INFO, "reconcile: %s/%s: device %s is gone: recorded as detached",
+	       v->tenant, v->id, v->dm_name);
+	rc->vanished++;
+	return 0;
+}
+
+void td_reconcile(struct td_daemon *d)
+{
+	struct recon rc = { .d = d };
+	char detail[160];
+	int r;
+
+	if (d->no_dm) {
+		td_log(LOG_INFO, "reconcile: skipped (--no-dm)");
+		return;
+	}
+	r = dmt_dev_list(d->dmt, recon_dev, &rc);
+	if (r) {
+		/* No device-mapper (dm-mod not loaded): nothing can be live. */
+		td_log(LOG_INFO, "reconcile: cannot list dm devices (%s)",
+		       strerror(-r));
+	}
+	td_volume_foreach(d->st, NULL, recon_vol, &rc);
+	snprintf(detail, sizeof(detail),
+		 "kept %u, adopted %u, vanished %u, unknown %u%s", rc.kept,
+		 rc.adopted, rc.vanished, rc.unknown,
+		 r ? " (no dm device list)" : "");
+	td_log(LOG_INFO, "reconcile: %s", detail);
+	td_audit_event(d, "daemon.reconcile", "", "ok", detail);
+}
+
+static int pending(const struct td_tenant *t, void *arg)
+{
+	struct vol_list *ids = arg;	/* reuses the list: only ids matter */
+	struct td_volume v;
+
+	if (!t->has_next)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	snprintf(v.tenant, sizeof(v.tenant), "%s", t->id);
+	return collect_vol(&v, ids);
+}
+
+static void resume_one(struct td_daemon *d, const char *id)
+{
+	struct td_caller c = { getuid(), getpid() };
+	struct td_request req = { .verb = TD_V_TENANT_ROTATE_KEK };
+	struct op op;
+	enum td_err e;
+
+	memset(&op, 0, sizeof(op));
+	op.d = d;
+	op.c = &c;
+	op.req = &req;
+	set_object(&op, id, NULL);
+	td_log(LOG_INFO, "resuming the interrupted KEK rotation of tenant %s",
+	       id);
+	e = rotate(&op, id);
+	if (e)
+		td_log(LOG_ERR, "KEK rotation of tenant %s: %s", id, op.msg);
+	audit(d, c.uid, c.pid, "daemon", "tenant.rotate-kek.resume", op.object,
+	      e ? td_err_name(e) : "ok", e ? op.msg : op.detail);
+	json_object_put(op.result);
+}
+
+void td_resume_rotations(struct td_daemon *d)
+{
+	struct vol_list ids = { NULL, 0 };
+	size_t i;
+
+	td_tenant_foreach(d->st, pending, &ids);
+	for (i = 0; i < ids.n; i++)
+		resume_one(d, ids.v[i].tenant);
+	free(ids.v);
+}

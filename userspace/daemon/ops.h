@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tenantd request handling: authorise, act through libdmtenant, record the
+ * outcome in the audit chain, build the reply.  No socket code here.
+ */
+#ifndef TD_OPS_H
+#define TD_OPS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include "roles.h"
+#include "store.h"
+
+struct dmt_ctx;
+struct dmt_key;
+
+struct td_daemon {
+	struct td_config cfg;
+	struct td_store *st;
+	struct dmt_ctx *dmt;
+	struct dmt_key *master;
+	const char *dev_dir;		/* "/dev" (tests may point elsewhere) */
+	bool no_dm;			/* --no-dm: never touch device-mapper */
+};
+
+struct td_caller {
+	uid_t uid;
+	pid_t pid;
+};
+
+/*
+ * Handle one request line (without the newline) from @c.  Always returns a
+ * reply object (the caller json_object_put()s it), and always appends one
+ * audit record, whatever the outcome.
+ */
+json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
+			    const char *line, size_t len);
+/* A reply for a request that never got complete (timeout, too large). */
+json_object *td_handle_broken(struct td_daemon *d, const struct td_caller *c,
+			      enum td_err e, const char *msg);
+
+/* The /dev/mapper name of a volume: "tenant+<tenant>+<volume>". */
+void td_dm_name(const char *tenant, const char *volume, char *buf,
+		size_t len);
+
+/* Daemon events (start, stop, reload, reconcile) in the audit chain. */
+void td_audit_event(struct td_daemon *d, const char *action,
+		    const char *object, const char *result,
+		    const char *detail);
+
+/* Startup, before anything is appended: verify the audit chain and its
+ * anchors; a problem is logged and recorded ("daemon.audit-check"). */
+void td_audit_startup_check(struct td_daemon *d);
+/* Startup: adopt live TENANT- devices, close records of vanished ones. */
+void td_reconcile(struct td_daemon *d);
+/* Startup: finish KEK rotations a crash interrupted. */
+void td_resume_rotations(struct td_daemon *d);
+
+#endif /* TD_OPS_H */
