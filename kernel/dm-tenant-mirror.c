@@ -82,13 +82,13 @@ static unsigned long tenant_nr_blocks(struct tenant_bitmap *bm)
 
 /* Write @buf to block @block of the metadata area of the legs in @mask. */
 static int tenant_meta_write(struct tenant_c *tc, unsigned long mask,
-			     unsigned long block, void *buf,
+			     unsigned long block, void *buf, blk_opf_t flags,
 			     unsigned long *failed)
 {
 	struct dm_io_region where[DM_TENANT_MAX_LEGS];
 	unsigned int map[DM_TENANT_MAX_LEGS];
 	struct dm_io_request req = {
-		.bi_opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA,
+		.bi_opf = REQ_OP_WRITE | REQ_SYNC | REQ_FUA | flags,
 		.mem.type = DM_IO_KMEM,
 		.mem.ptr.addr = buf,
 		.client = tc->io_client,
@@ -208,7 +208,7 @@ again:
 		unsigned long f;
 
 		tenant_sb_fill(tc, sb, i);
-		tenant_meta_write(tc, BIT(i), 0, sb, &f);
+		tenant_meta_write(tc, BIT(i), 0, sb, 0, &f);
 		failed |= f;
 	}
 	if (failed) {
@@ -248,8 +248,16 @@ static void tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
 		tenant_fail_leg(tc, i, why);
 }
 
-/* Write the bitmap block holding region bit @block; bm->lock held. */
-static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block)
+/*
+ * Write bitmap block @block as it is in memory, with region @set (if not
+ * ULONG_MAX) also set in the image: its bit is set in memory only once it
+ * is on every leg, so no writer takes the fast path before.  @preflush:
+ * the write clears bits, so everything the legs completed must be durable
+ * first (a region is clean only when its last writes are on stable media).
+ * bm->lock held.
+ */
+static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
+				     unsigned long set, bool preflush)
 {
 	struct tenant_bitmap *bm = &tc->bm;
 	size_t bytes = BITS_TO_LONGS(bm->nr_regions) * sizeof(long);
@@ -261,16 +269,30 @@ static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block)
 	memset(bm->block_buf, 0, TENANT_BLOCK_SIZE);
 	memcpy(bm->block_buf, (u8 *)bm->bits + off,
 	       min_t(size_t, TENANT_BLOCK_SIZE, bytes - off));
+	if (set != ULONG_MAX)
+		__set_bit(set % TENANT_BITS_PER_BLOCK, bm->block_buf);
 	for (;;) {
 		mask = tenant_live_mask(tc);
 		if (!mask)
 			return -EIO;
-		tenant_meta_write(tc, mask, 1 + block, bm->block_buf, &failed);
+		tenant_meta_write(tc, mask, 1 + block, bm->block_buf,
+				  preflush ? REQ_PREFLUSH : 0, &failed);
 		if (!failed)
 			return 0;
 		/* The bit must be on every leg we keep writing to. */
 		tenant_fail_legs(tc, failed, "bitmap write error");
 	}
+}
+
+/* Write the whole bitmap (after bits were set wholesale); bm->lock held. */
+static int tenant_write_bitmap(struct tenant_c *tc)
+{
+	unsigned long blk;
+	int r = 0;
+
+	for (blk = 0; blk < tenant_nr_blocks(&tc->bm) && !r; blk++)
+		r = tenant_write_bitmap_block(tc, blk, ULONG_MAX, false);
+	return r;
 }
 
 /*
@@ -311,9 +333,11 @@ again:
 
 	mutex_lock(&bm->lock);
 	if (!test_bit(region, bm->bits)) {
-		set_bit(region, bm->bits);
 		r = tenant_write_bitmap_block(tc,
-					      region / TENANT_BITS_PER_BLOCK);
+					      region / TENANT_BITS_PER_BLOCK,
+					      region, false);
+		if (!r)
+			set_bit(region, bm->bits);
 	}
 	mutex_unlock(&bm->lock);
 	if (r)
@@ -357,11 +381,12 @@ static void tenant_clean_regions(struct tenant_c *tc, bool all)
 		}
 		block = r / TENANT_BITS_PER_BLOCK;
 		if (block != last_block && last_block != ULONG_MAX)
-			tenant_write_bitmap_block(tc, last_block);
+			tenant_write_bitmap_block(tc, last_block, ULONG_MAX,
+						  true);
 		last_block = block;
 	}
 	if (last_block != ULONG_MAX)
-		tenant_write_bitmap_block(tc, last_block);
+		tenant_write_bitmap_block(tc, last_block, ULONG_MAX, true);
 	mutex_unlock(&bm->lock);
 }
 
@@ -812,6 +837,10 @@ int tenant_start_sync(struct tenant_c *tc, enum tenant_sync_action action)
 		if (bitmap_empty(bm->resync, bm->nr_regions)) {
 			bitmap_fill(bm->bits, bm->nr_regions);
 			bitmap_fill(bm->resync, bm->nr_regions);
+			/* A crash must not forget what is left to copy. */
+			r = tenant_write_bitmap(tc);
+			if (r)
+				goto out;
 		}
 		tc->sync_total = bitmap_weight(bm->resync, bm->nr_regions);
 		break;
@@ -857,8 +886,12 @@ int tenant_recover_leg(struct tenant_c *tc, unsigned int i)
 		goto out;
 	}
 	/* Every region it may have missed; all of them if it is unknown. */
-	if (leg->full_recover)
+	if (leg->full_recover) {
 		bitmap_fill(bm->bits, bm->nr_regions);
+		r = tenant_write_bitmap(tc);
+		if (r)
+			goto out;
+	}
 	bitmap_or(bm->resync, bm->resync, bm->bits, bm->nr_regions);
 	WRITE_ONCE(leg->state, TENANT_LEG_BEHIND);
 	DMINFO("%s/%s: leg %u recovering, %u regions to copy", tc->tenant,
@@ -1071,8 +1104,7 @@ static int tenant_load_meta(struct tenant_c *tc)
 
 	/* Persist the OR'ed bitmap so no leg forgets a dirty region. */
 	mutex_lock(&bm->lock);
-	for (blk = 0; blk < nblocks && !r; blk++)
-		r = tenant_write_bitmap_block(tc, blk);
+	r = tenant_write_bitmap(tc);
 	mutex_unlock(&bm->lock);
 
 	if (!bitmap_empty(bm->resync, bm->nr_regions)) {

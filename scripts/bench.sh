@@ -18,8 +18,11 @@
 # Every repetition runs every job on every contender, one device at a time,
 # the contender order rotated per repetition so slow drift (host load, other
 # VMs on the host) spreads evenly.  Per contender and job the median over
-# the repetitions is reported; ratios are tenant / dm-crypt within this run.
-# Absolute figures under TCG emulation mean nothing; only ratios do.
+# the repetitions is reported; ratios are paired: tenant / dm-crypt within
+# each repetition, then the median over repetitions.  Absolute figures under
+# TCG emulation mean nothing; only ratios within one run do.
+# Wall time (2-core host, TCG): ~18 min at the defaults, ~3 min quick.
+# Results and how to read them: Documentation/benchmarks.md.
 #
 # This is a benchmark, not a test: a missed goal prints MISS and the script
 # still exits 0.  It fails only when something breaks (setup, fio error).

@@ -125,6 +125,90 @@ printf '      %s\n      %s\n      %s\n' "$a" "$b" "$c"
 [ "$a" = "$b" ] && [ "$b" = "$c" ] || fail "legs differ after recovery"
 echo "    Identical: the volume is whole again, and each disk alone holds only ciphertext."
 
+say "The control plane: operators never hand-write tables or touch keys; they ask tenantd."
+need_module loop
+TD_CONF=/etc/dm-tenant/tenantd.conf TD_ST=/var/lib/dm-tenant TD_W=/tmp/tenantd-demo
+export TENANTD_SOCKET=/run/tenantd/tenantd.sock
+mkdir -p /etc/dm-tenant "$TD_ST" "$TD_W"
+cat >"$TD_CONF" <<EOF
+# who may do what: the caller's uid decides (SO_PEERCRED)
+operator uid=0
+hypervisor uid=1001 vms=vm1
+support uid=1002
+EOF
+echo "    Roles: root is the operator, uid 1001 the hypervisor running vm1, uid 1002 support."
+run cat "$TD_CONF"
+tenantd -c "$TD_CONF" -d "$TD_ST/tenantd.db" -k "$TD_ST/master.key" \
+	-s "$TENANTD_SOCKET" 2>>"$TD_W/tenantd.log" &
+TD_PID=$!
+on_exit 'kill -TERM $TD_PID 2>/dev/null; wait $TD_PID 2>/dev/null; true'
+wait_for_file "$TENANTD_SOCKET" 20 || { cat "$TD_W/tenantd.log"; fail "tenantd did not start"; }
+echo "    tenantd is up (pid $TD_PID); it holds the tenants' keys, wrapped by a host master key."
+# hypervisor / support CMD...: CMD run as that role's uid
+as_uid() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"; }
+hypervisor() { as_uid 1001 "$@"; }
+support() { as_uid 1002 "$@"; }
+# refused_with CODE CMD...: must fail with exit code CODE; shows it
+refused_with() {
+	local want=$1 rc=0
+	shift
+	show "$@" || rc=$?
+	echo "      (exit code $rc)"
+	[ "$rc" = "$want" ] || fail "demo step exited $rc, want $want: $*"
+}
+
+say "The operator creates tenant 'initech' and a volume with two legs: one local, one in another zone."
+for z in local zone; do
+	truncate -s 40M "$TD_W/$z.img"
+	loop=$(losetup -f --show "$TD_W/$z.img") || fail "losetup"
+	on_exit "losetup -d $loop"
+	eval "TD_${z^^}=$loop"
+done
+echo "    (the two legs are loop devices $TD_LOCAL and $TD_ZONE over files on tmpfs)"
+run tenantctl tenant create initech
+run tenantctl volume create initech web --leg "local:$TD_LOCAL" --leg "zone:$TD_ZONE" --vm vm1
+on_exit 'tenantctl volume detach initech web >/dev/null 2>&1; dmsetup remove --retry tenant+initech+web 2>/dev/null; true'
+
+say "The operator may not map the volume for itself: a plaintext device is for a VM's hypervisor only."
+refused_with 2 tenantctl volume attach initech web
+
+say "The hypervisor (uid 1001) attaches the volume for vm1 and gets a device only it may open."
+echo "    (below, 'hypervisor CMD' and 'support CMD' run CMD as uid 1001 and uid 1002)"
+run hypervisor tenantctl volume attach initech web
+WDEV=$(dm_dev_path tenant+initech+web)
+run ls -l "$WDEV"
+printf 'INITECH GUEST DATA: vm1 boot sector %.0s' $(seq 1 100) | head -c 4096 >"$TD_W/guest"
+chmod 644 "$TD_W/guest"
+run hypervisor dd if="$TD_W/guest" of="$WDEV" bs=4k count=1 oflag=direct status=none
+echo "    The hypervisor reads it back through the volume:"
+run hypervisor sh -c "dd if=$WDEV bs=4k count=1 iflag=direct status=none | head -c 72; echo"
+cmp -s "$TD_W/guest" <(dd if="$WDEV" bs=4k count=1 iflag=direct status=none) || fail "read back differs"
+sync
+n=$(cat "$TD_LOCAL" "$TD_ZONE" | strings | grep -c "INITECH GUEST DATA" || true)
+echo "    lines of 'INITECH GUEST DATA' on the two legs: $n"
+[ "$n" = 0 ] || fail "plaintext found on a leg"
+run tenantctl volume status initech web
+
+say "Support (uid 1002) may look at nothing and open nothing."
+refused_with 3 support tenantctl volume status initech web
+refused support dd if="$WDEV" of=/dev/null bs=4k count=1 status=none
+
+say "Everything above is in tenantd's audit log, a hash chain: who asked, what, and the answer."
+run tenantctl audit export -o "$TD_W/audit.jsonl"
+echo "    seq  uid   role        action         object       result"
+sed -E 's/.*"seq":([0-9]+).*"uid":([0-9]+).*"role":"([^"]*)".*"action":"([^"]*)".*"object":"([^"]*)".*"result":"([^"]*)".*/\1 \2 \3 \4 \5 \6/' \
+	"$TD_W/audit.jsonl" | grep -v ' daemon\.' |
+	awk '{ printf "    %-4s %-5s %-11s %-14s %-12s %s\n", $1, $2, $3, $4, $5, $6 }'
+echo "    One record in full (trimmed): each carries the hash of the one before."
+tail -n1 "$TD_W/audit.jsonl" | cut -c1-220 | fold -w 72 | sed 's/^/      /'
+run tenantctl audit verify
+
+say "vm1 shuts down: the hypervisor detaches; the key is wiped from the kernel."
+run hypervisor tenantctl volume detach initech web
+[ ! -e "$WDEV" ] || fail "$WDEV still there after detach"
+kill -TERM "$TD_PID"; wait "$TD_PID" || fail "tenantd exited with an error"
+TD_PID=
+
 say "acme ends its contract: the key is wiped from the kernel and I/O stops."
 run umount /mnt/books
 run dmsetup suspend acme-books

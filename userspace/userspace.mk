@@ -26,3 +26,11 @@ include userspace/lib/lib.mk
 # tenantd (build/bin/tenantd) and tenantctl (build/bin/tenantctl)
 include userspace/daemon/daemon.mk
 include userspace/cli/cli.mk
+
+# dmt-logcheck: check the write-intent bitmap on a dm-log-writes log of a
+# leg (userspace/tools/dmt-logcheck.c; tests/vm/43-mirror-logwrites.sh)
+userspace: $(USERSPACE_BIN)/dmt-logcheck
+
+$(USERSPACE_BIN)/dmt-logcheck: userspace/tools/dmt-logcheck.c
+	@mkdir -p $(@D)
+	$(CC) $(USERSPACE_CFLAGS) -o $@ $<
