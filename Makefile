@@ -39,8 +39,16 @@ check: deps all
 demo: deps all
 	@scripts/vm/run.sh --demo scripts/demo.sh
 
+# Benchmarks, not tests: each boots one VM and prints ratios
+# (Documentation/benchmarks.md).
 bench: deps all
 	@scripts/vm/run.sh --bench scripts/bench.sh
+	@if [ -f scripts/bench-mirror.sh ]; then \
+		scripts/vm/run.sh --bench scripts/bench-mirror.sh; fi
+
+# Long runs kept out of `make check`: a 10-minute fuzzing session.
+check-long: deps all
+	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-600}
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -232,7 +232,11 @@ make_disks() {	# make_disks SPEC -> qemu args, one per line
 
 # Live view of the test output: drop markers and the kernel log dump.
 stream_filter() {
-	awk '
+	# mawk (Debian's awk) buffers a pipe's input unless told otherwise.
+	local awk=(awk)
+	awk -W interactive 'BEGIN{}' </dev/null >/dev/null 2>&1 &&
+		awk=(awk -W interactive)
+	"${awk[@]}" '
 		{ sub(/\r$/, "") }
 		/^@@DMT-DMESG-BEGIN@@$/ { skip = 1; next }
 		/^@@DMT-DMESG-END@@$/ { skip = 0; next }
