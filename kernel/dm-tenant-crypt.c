@@ -209,6 +209,9 @@ static void tenant_io_init(struct tenant_c *tc, struct tenant_io *io,
 	io->write_bio = NULL;
 	io->write = write;
 	io->status = BLK_STS_OK;
+	/* Per-bio data is not zeroed: a flush may have used it last. */
+	io->flush = false;
+	io->flush_done = false;
 	io->failed_legs = 0;
 	io->tried_legs = 0;
 	io->cc_sector = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) +

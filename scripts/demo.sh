@@ -166,22 +166,26 @@ for z in local zone; do
 done
 echo "    (the two legs are loop devices $TD_LOCAL and $TD_ZONE over files on tmpfs)"
 run tenantctl tenant create initech
-run tenantctl volume create initech web --leg "local:$TD_LOCAL" --leg "zone:$TD_ZONE" --vm vm1
+run tenantctl volume create initech web --leg "local:$TD_LOCAL" --leg "zone:$TD_ZONE"
 on_exit 'tenantctl volume detach initech web >/dev/null 2>&1; dmsetup remove --retry tenant+initech+web 2>/dev/null; true'
 
 say "The operator may not map the volume for itself: a plaintext device is for a VM's hypervisor only."
+echo "    The volume belongs to no VM yet; asking for a mapping on the host is refused:"
 refused_with 2 tenantctl volume attach initech web
+echo "    The operator's part is to assign the volume to a VM:"
+run tenantctl volume assign initech web --vm vm1
 
 say "The hypervisor (uid 1001) attaches the volume for vm1 and gets a device only it may open."
 echo "    (below, 'hypervisor CMD' and 'support CMD' run CMD as uid 1001 and uid 1002)"
 run hypervisor tenantctl volume attach initech web
 WDEV=$(dm_dev_path tenant+initech+web)
 run ls -l "$WDEV"
-printf 'INITECH GUEST DATA: vm1 boot sector %.0s' $(seq 1 100) | head -c 4096 >"$TD_W/guest"
+printf 'INITECH GUEST DATA: vm1 boot sector %.0s' $(seq 1 120) | head -c 4096 >"$TD_W/guest"
 chmod 644 "$TD_W/guest"
 run hypervisor dd if="$TD_W/guest" of="$WDEV" bs=4k count=1 oflag=direct status=none
 echo "    The hypervisor reads it back through the volume:"
-run hypervisor sh -c "dd if=$WDEV bs=4k count=1 iflag=direct status=none | head -c 72; echo"
+run hypervisor head -c 72 "$WDEV"
+echo
 cmp -s "$TD_W/guest" <(dd if="$WDEV" bs=4k count=1 iflag=direct status=none) || fail "read back differs"
 sync
 n=$(cat "$TD_LOCAL" "$TD_ZONE" | strings | grep -c "INITECH GUEST DATA" || true)
@@ -199,8 +203,13 @@ echo "    seq  uid   role        action         object       result"
 sed -E 's/.*"seq":([0-9]+).*"uid":([0-9]+).*"role":"([^"]*)".*"action":"([^"]*)".*"object":"([^"]*)".*"result":"([^"]*)".*/\1 \2 \3 \4 \5 \6/' \
 	"$TD_W/audit.jsonl" | grep -v ' daemon\.' |
 	awk '{ printf "    %-4s %-5s %-11s %-14s %-12s %s\n", $1, $2, $3, $4, $5, $6 }'
-echo "    One record in full (trimmed): each carries the hash of the one before."
-tail -n1 "$TD_W/audit.jsonl" | cut -c1-220 | fold -w 72 | sed 's/^/      /'
+echo "    (daemon start records left out)  Each record carries the hash of the one before:"
+tail -n3 "$TD_W/audit.jsonl" | while read -r rec; do
+	seq=$(printf '%s' "$rec" | grep -o '"seq":[0-9]*' | cut -d: -f2)
+	prev=$(printf '%s' "$rec" | grep -o '"prev_hash":"[0-9a-f]*"' | cut -d'"' -f4)
+	hash=$(printf '%s' "$rec" | grep -o '"hash":"[0-9a-f]*"' | cut -d'"' -f4)
+	echo "    seq $seq  prev_hash ${prev:0:16}...  hash ${hash:0:16}..."
+done
 run tenantctl audit verify
 
 say "vm1 shuts down: the hypervisor detaches; the key is wiped from the kernel."

@@ -406,7 +406,7 @@ static void test_attach_order_and_table(void **state)
 	snprintf(want, sizeof(want),
 		 "add_key(logon,dm-tenant:acme:vol1,64,%d) "
 		 "create(acme-vol1,TENANT-%s,ro=0,cookie=1,tenant 4096 "
-		 "acme vol1 aes-xts-plain64 :64:logon:dm-tenant:acme:vol1 0 1 local %s 16384) "
+		 "acme vol1 aes-xts-plain64 :64:logon:dm-tenant:acme:vol1 0 1 local %s 16384 1 metadata:8192) "
 		 "invalidate(42) ",
 		 KEY_SPEC_THREAD_KEYRING, f->uuid, f->leg);
 	assert_string_equal(fk.log, want);

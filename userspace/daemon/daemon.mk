@@ -34,3 +34,11 @@ test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test.
 test_daemon_ops_SRCS := $(TENANTD_DIR)/ops.c $(TENANTD_CORE)
 test_daemon_ops_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+
+# make bench-attach: in one test VM, tenantd's attach latency (request to
+# a usable device) against `cryptsetup open` of a LUKS2 device with the
+# default PBKDF, and `volume status` requests per second
+# (scripts/bench-attach.sh; results in Documentation/tenantd.md).
+.PHONY: bench-attach
+bench-attach: deps all
+	@scripts/vm/run.sh --bench scripts/bench-attach.sh

@@ -1136,11 +1136,14 @@ static enum td_err op_leg(struct op *op)
 		return fail(op, TD_E_CONFLICT, "%s/%s is not attached",
 			    v.tenant, v.id);
 	}
-	snprintf(msg, sizeof(msg), "leg %s %" PRIu64,
-		 failing ? "fail" : "recover", idx);
+	/* the target's message is "leg <i> fail|recover" (dm-tenant.rst) */
+	snprintf(msg, sizeof(msg), "leg %" PRIu64 " %s", idx,
+		 failing ? "fail" : "recover");
 	r = dmt_dev_message(op->d->dmt, v.dm_name, msg, NULL, 0);
 	if (r == -EINVAL || r == -EOPNOTSUPP) {
-		hint(op, "leg states arrive with replication in the kernel target");
+		hint(op, failing ?
+		     "single-leg volumes have no leg states" :
+		     "only a failed leg (state D) can be recovered; see 'tenantctl volume status'");
 		return fail(op, TD_E_UNSUPPORTED,
 			    "the kernel target refused '%s'", msg);
 	}
