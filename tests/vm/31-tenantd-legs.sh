@@ -26,63 +26,16 @@ set -- $DMT_DISKS
 [ $# -ge 3 ] || skip "needs 3 virtio disks"
 D1=$1 D2=$2 D3=$3
 
-W=/tmp/td
-ST=/var/lib/dm-tenant
-CONF=/etc/dm-tenant/tenantd.conf
-SOCK=/run/tenantd/tenantd.sock
-LOG=$W/tenantd.log
+# shellcheck source=tests/vm/tenantd-lib.sh
+. "$DMT_ROOT/tests/vm/tenantd-lib.sh"
 NAME=tenant+acme+rep
 DATA_OFF=16384		# libdmtenant: LUKS2 data offset (8 MiB)
-mkdir -p "$W" /etc/dm-tenant "$ST"
-chmod 755 "$W"
-on_exit "rm -rf '$W'"
-export TENANTD_SOCKET=$SOCK
 
 cat > "$CONF" <<EOF
 operator uid=0
 hypervisor uid=1001 vms=vm1
 EOF
 
-TD_PID=
-start_td() {
-	rm -f "$SOCK"
-	tenantd -c "$CONF" -d "$ST/tenantd.db" -k "$ST/master.key" -s "$SOCK" \
-		2>> "$LOG" &
-	TD_PID=$!
-	wait_for_file "$SOCK" 20 || { cat "$LOG"; fail "tenantd did not start"; }
-}
-stop_td() {
-	[ -n "$TD_PID" ] || return 0
-	kill -TERM "$TD_PID"
-	local rc=0
-	wait "$TD_PID" || rc=$?
-	TD_PID=
-	[ "$rc" -eq 0 ] || fail "tenantd exited with $rc on SIGTERM"
-}
-on_exit 'if [ -n "$TD_PID" ]; then kill -TERM $TD_PID; wait $TD_PID; fi 2>/dev/null; true'
-on_exit 'for d in $(dmsetup ls --target tenant 2>/dev/null | cut -f1); do dmsetup remove --retry "$d"; done 2>/dev/null; true'
-
-# tc USER ARGS...: tenantctl as USER (0 = root), output shown; its exit code
-tc() {
-	local u=$1 rc=0 o
-	shift
-	if [ "$u" = 0 ]; then
-		o=$(tenantctl "$@" 2>&1) || rc=$?
-	else
-		o=$(setpriv --reuid="$u" --regid="$u" --clear-groups -- \
-			env TENANTD_SOCKET="$SOCK" tenantctl "$@" 2>&1) || rc=$?
-	fi
-	printf '%s\n' "$o" | sed "s/^/    [$u rc=$rc] /"
-	TC_OUT=$o
-	return "$rc"
-}
-ok() { tc "$@" || fail "tenantctl as uid $1 failed: ${*:2}"; }
-refused() {
-	local want=$1 rc=0
-	shift
-	tc "$@" || rc=$?
-	[ "$rc" -eq "$want" ] || fail "uid $1: '${*:2}' exited $rc, want $want"
-}
 as_hv() { setpriv --reuid=1001 --regid=1001 --clear-groups -- "$@"; }
 states() { mirror_leg_states "$NAME"; }
 want_states() {
