@@ -239,4 +239,9 @@ if dmsetup info acme-books >/dev/null 2>&1; then
 fi
 [ ! -e "$DEV" ] || fail "device node still there"
 echo "    The key exists nowhere on this host any more, and the disk holds only ciphertext."
+# Later acts, one sourced file each (scripts/demo-<name>.sh).
+# -- act: access (issue 6) --
+# -- act: wipe (issue 7) --
+# -- act: udev (issue 8) --
+# -- act: remote (issue 4) --
 say "Demo finished."

@@ -8,6 +8,11 @@
 
 TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 		      userspace/daemon/auditchain.c
+# Feature verbs (tc-*.c), one line each.
+# -- access (issue 6) --
+# -- wipe (issue 7) --
+# -- udev (issue 8) --
+# -- remote (issue 4) --
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
 		  $(TENANTCTL_LIB_SRCS)
 TENANTCTL_HDRS := userspace/cli/tenantctl.h userspace/daemon/proto.h \

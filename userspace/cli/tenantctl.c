@@ -852,6 +852,10 @@ const struct tc_verb tc_verbs[] = {
 	{ "audit", "verify", "[FILE [--head HASH]]",
 	  "verify the live chain (via tenantd) or an exported file offline",
 	  v_audit_verify },
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 

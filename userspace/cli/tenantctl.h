@@ -34,4 +34,10 @@ int tc_parse_leg(const char *s, json_object **leg);
 /* 0 valid, 8 invalid; @msg says why or summarises. */
 int tc_verify_file(FILE *f, const char *anchor, char *msg, size_t msglen);
 
+/* Verb functions kept in their own files (tc-*.c), one block each. */
+/* -- access (issue 6) -- */
+/* -- wipe (issue 7) -- */
+/* -- udev (issue 8) -- */
+/* -- remote (issue 4) -- */
+
 #endif /* TC_TENANTCTL_H */

@@ -12,7 +12,13 @@
 TENANTD_DIR := userspace/daemon
 TENANTD_CORE := $(addprefix $(TENANTD_DIR)/,proto.c roles.c store.c \
 		  auditchain.c log.c)
-TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_DIR)/ops.c $(TENANTD_CORE)
+TENANTD_OPS := $(TENANTD_DIR)/ops.c
+# Feature handlers (ops-*.c), one line each.
+# -- access (issue 6) --
+# -- wipe (issue 7) --
+# -- udev (issue 8) --
+# -- remote (issue 4) --
+TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
 TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 
@@ -32,7 +38,7 @@ test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
 test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test.
-test_daemon_ops_SRCS := $(TENANTD_DIR)/ops.c $(TENANTD_CORE)
+test_daemon_ops_SRCS := $(TENANTD_OPS) $(TENANTD_CORE)
 test_daemon_ops_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to

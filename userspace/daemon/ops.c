@@ -19,22 +19,11 @@
 #include <dmtenant.h>
 
 #include "log.h"
-#include "ops.h"
+#include "ops-internal.h"
 
-struct op {
-	struct td_daemon *d;
-	const struct td_caller *c;
-	struct td_request *req;
-	enum td_role role;		/* that allowed the request */
-	char object[112];
-	char detail[160];		/* audit note on success */
-	char msg[256];
-	char hint[256];
-	json_object *result;
-};
 
 __attribute__((format(printf, 3, 4)))
-static enum td_err fail(struct op *op, enum td_err e, const char *fmt, ...)
+enum td_err op_fail(struct op *op, enum td_err e, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,7 +34,7 @@ static enum td_err fail(struct op *op, enum td_err e, const char *fmt, ...)
 }
 
 __attribute__((format(printf, 2, 3)))
-static void hint(struct op *op, const char *fmt, ...)
+void op_hint(struct op *op, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,7 +51,7 @@ void td_dm_name(const char *tenant, const char *volume, char *buf,
 
 /* --- audit ---------------------------------------------------------------- */
 
-static void audit(struct td_daemon *d, int64_t uid, int64_t pid,
+void op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
 		  const char *role, const char *action, const char *object,
 		  const char *result, const char *detail)
 {
@@ -88,12 +77,12 @@ void td_audit_event(struct td_daemon *d, const char *action,
 		    const char *object, const char *result,
 		    const char *detail)
 {
-	audit(d, getuid(), getpid(), "daemon", action, object, result, detail);
+	op_audit(d, getuid(), getpid(), "daemon", action, object, result, detail);
 }
 
 /* --- helpers -------------------------------------------------------------- */
 
-static enum td_err authorize(struct op *op, const char *tenant,
+enum td_err op_authorize(struct op *op, const char *tenant,
 			     const char *vm)
 {
 	struct td_authz obj = { .tenant = tenant, .vm = vm };
@@ -104,16 +93,16 @@ static enum td_err authorize(struct op *op, const char *tenant,
 	if (op->role != TD_ROLE_NONE)
 		return TD_OK;
 	td_roles_label(&op->d->cfg, op->c->uid, roles, sizeof(roles));
-	hint(op, "%s is allowed for: %s; roles come from tenantd.conf (ask the operator)",
+	op_hint(op, "%s is allowed for: %s; roles come from tenantd.conf (ask the operator)",
 	     td_verb_name(op->req->verb),
 	     td_verb_roles_hint(op->req->verb));
-	return fail(op, TD_E_DENIED, "uid %u (role: %s) may not run %s%s%s",
+	return op_fail(op, TD_E_DENIED, "uid %u (role: %s) may not run %s%s%s",
 		    (unsigned int)op->c->uid, roles,
 		    td_verb_name(op->req->verb), op->object[0] ? " on " : "",
 		    op->object);
 }
 
-static enum td_err from_errno(struct op *op, int err, const char *what)
+enum td_err op_from_errno(struct op *op, int err, const char *what)
 {
 	const char *why = op->d->dmt ? dmt_ctx_last_error(op->d->dmt) : "";
 	enum td_err e;
@@ -140,21 +129,21 @@ static enum td_err from_errno(struct op *op, int err, const char *what)
 	default:
 		e = TD_E_INTERNAL;
 	}
-	return fail(op, e, "%s: %s%s%s", what, strerror(-err),
+	return op_fail(op, e, "%s: %s%s%s", what, strerror(-err),
 		    why && *why ? ": " : "", why ? why : "");
 }
 
 /* Device-mapper operations are refused when started with --no-dm. */
-static enum td_err need_dm(struct op *op)
+enum td_err op_need_dm(struct op *op)
 {
 	if (!op->d->no_dm)
 		return TD_OK;
-	hint(op, "restart tenantd without --no-dm");
-	return fail(op, TD_E_UNSUPPORTED,
+	op_hint(op, "restart tenantd without --no-dm");
+	return op_fail(op, TD_E_UNSUPPORTED,
 		    "tenantd runs with --no-dm: no device-mapper access");
 }
 
-static void set_object(struct op *op, const char *tenant, const char *volume)
+void op_set_object(struct op *op, const char *tenant, const char *volume)
 {
 	if (tenant && volume)
 		snprintf(op->object, sizeof(op->object), "%s/%s", tenant,
@@ -163,22 +152,22 @@ static void set_object(struct op *op, const char *tenant, const char *volume)
 		snprintf(op->object, sizeof(op->object), "%s", tenant);
 }
 
-static enum td_err load_tenant(struct op *op, const char *id,
+enum td_err op_load_tenant(struct op *op, const char *id,
 			       struct td_tenant *t)
 {
 	int r = td_tenant_get(op->d->st, id, t);
 
 	if (r == -ENOENT) {
-		hint(op, "list tenants with 'tenantctl tenant list'");
-		return fail(op, TD_E_NOT_FOUND, "no tenant '%s'", id);
+		op_hint(op, "list tenants with 'tenantctl tenant list'");
+		return op_fail(op, TD_E_NOT_FOUND, "no tenant '%s'", id);
 	}
 	if (r)
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	return TD_OK;
 }
 
-static enum td_err unwrap(struct op *op, const struct td_tenant *t,
+enum td_err op_unwrap(struct op *op, const struct td_tenant *t,
 			  bool next, struct dmt_key **kek)
 {
 	int r = dmt_kek_unwrap(op->d->master, t->id,
@@ -186,7 +175,7 @@ static enum td_err unwrap(struct op *op, const struct td_tenant *t,
 			       next ? t->next_len : t->kek_len, kek);
 
 	if (r)
-		return fail(op, TD_E_INTERNAL,
+		return op_fail(op, TD_E_INTERNAL,
 			    "cannot unwrap the KEK of tenant %s (generation %" PRId64 "): %s; is this the host's master key?",
 			    t->id, next ? t->next_gen : t->kek_gen,
 			    strerror(-r));
@@ -194,7 +183,7 @@ static enum td_err unwrap(struct op *op, const struct td_tenant *t,
 }
 
 /* struct dmt_volume from a stored volume; @legs has TD_MAX_LEGS room. */
-static void to_dmt(const struct td_volume *v, struct dmt_volume *dv,
+void op_to_dmt(const struct td_volume *v, struct dmt_volume *dv,
 		   struct dmt_leg *legs)
 {
 	unsigned int i;
@@ -213,7 +202,7 @@ static void to_dmt(const struct td_volume *v, struct dmt_volume *dv,
 	dv->size = v->size;
 }
 
-static json_object *volume_json(const struct td_volume *v, bool full)
+json_object *op_volume_json(const struct td_volume *v, bool full)
 {
 	json_object *o = json_object_new_object(), *legs, *a;
 	unsigned int i;
@@ -266,13 +255,8 @@ static json_object *volume_json(const struct td_volume *v, bool full)
 	return o;
 }
 
-/* Volumes of a tenant, copied out (callers then change rows freely). */
-struct vol_list {
-	struct td_volume *v;
-	size_t n;
-};
 
-static int collect_vol(const struct td_volume *v, void *arg)
+int op_collect_vol(const struct td_volume *v, void *arg)
 {
 	struct vol_list *vl = arg;
 	struct td_volume *nv = realloc(vl->v, (vl->n + 1) * sizeof(*nv));
@@ -284,12 +268,12 @@ static int collect_vol(const struct td_volume *v, void *arg)
 	return 0;
 }
 
-static int collect_vols(struct td_store *st, const char *tenant,
+int op_collect_vols(struct td_store *st, const char *tenant,
 			struct vol_list *vl)
 {
 	vl->v = NULL;
 	vl->n = 0;
-	return td_volume_foreach(st, tenant, collect_vol, vl);
+	return td_volume_foreach(st, tenant, op_collect_vol, vl);
 }
 
 /* --- tenants ------------------------------------------------------------- */
@@ -302,13 +286,13 @@ static enum td_err op_tenant_create(struct op *op)
 	enum td_err e;
 	int r;
 
-	set_object(op, id, NULL);
-	e = authorize(op, id, NULL);
+	op_set_object(op, id, NULL);
+	e = op_authorize(op, id, NULL);
 	if (e)
 		return e;
 	if (td_tenant_get(op->d->st, id, &old) == 0) {
-		hint(op, "pick another id, or inspect it with 'tenantctl tenant list'");
-		return fail(op, TD_E_CONFLICT, "tenant '%s' exists", id);
+		op_hint(op, "pick another id, or inspect it with 'tenantctl tenant list'");
+		return op_fail(op, TD_E_CONFLICT, "tenant '%s' exists", id);
 	}
 	memset(&t, 0, sizeof(t));
 	snprintf(t.id, sizeof(t.id), "%s", id);
@@ -321,10 +305,10 @@ static enum td_err op_tenant_create(struct op *op)
 		r = dmt_key_fingerprint(kek, t.kek_fpr, sizeof(t.kek_fpr));
 	dmt_key_free(kek);
 	if (r)
-		return from_errno(op, r, "KEK generation");
+		return op_from_errno(op, r, "KEK generation");
 	r = td_tenant_insert(op->d->st, &t);
 	if (r)
-		return fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
+		return op_fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
 			    "database: %s", td_store_err(op->d->st));
 	snprintf(op->detail, sizeof(op->detail), "KEK gen 1 fpr %s",
 		 t.kek_fpr);
@@ -382,14 +366,14 @@ static int list_tenant(const struct td_tenant *t, void *arg)
 static enum td_err op_tenant_list(struct op *op)
 {
 	struct list_arg la = { op, NULL };
-	enum td_err e = authorize(op, NULL, NULL);
+	enum td_err e = op_authorize(op, NULL, NULL);
 
 	if (e)
 		return e;
 	la.arr = json_object_new_array();
 	if (td_tenant_foreach(op->d->st, list_tenant, &la)) {
 		json_object_put(la.arr);
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	}
 	op->result = json_object_new_object();
@@ -404,10 +388,10 @@ static int erase_vol(const struct td_volume *v, void *arg)
 	struct dmt_volume dv;
 	int r;
 
-	to_dmt(v, &dv, legs);
+	op_to_dmt(v, &dv, legs);
 	r = dmt_volume_erase(op->d->dmt, &dv, 0);
 	if (r) {
-		from_errno(op, r, "crypto-shred of a volume's legs");
+		op_from_errno(op, r, "crypto-shred of a volume's legs");
 		return r;
 	}
 	return td_volume_delete(op->d->st, v->tenant, v->id);
@@ -422,42 +406,42 @@ static enum td_err op_tenant_delete(struct op *op)
 	enum td_err e;
 	int r;
 
-	set_object(op, id, NULL);
-	e = authorize(op, id, NULL);
+	op_set_object(op, id, NULL);
+	e = op_authorize(op, id, NULL);
 	if (e)
 		return e;
-	e = load_tenant(op, id, &t);
+	e = op_load_tenant(op, id, &t);
 	if (e)
 		return e;
 	td_volume_foreach(op->d->st, id, count_vol, &c);
 	if (c.attached) {
-		hint(op, "detach them with 'tenantctl volume detach %s VOLUME'",
+		op_hint(op, "detach them with 'tenantctl volume detach %s VOLUME'",
 		     id);
-		return fail(op, TD_E_CONFLICT,
+		return op_fail(op, TD_E_CONFLICT,
 			    "tenant '%s' has %u attached volume(s)", id,
 			    c.attached);
 	}
 	if (c.n && !force) {
-		hint(op, "delete the volumes first, or repeat with --force to crypto-shred all of them");
-		return fail(op, TD_E_CONFLICT, "tenant '%s' has %u volume(s)",
+		op_hint(op, "delete the volumes first, or repeat with --force to crypto-shred all of them");
+		return op_fail(op, TD_E_CONFLICT, "tenant '%s' has %u volume(s)",
 			    id, c.n);
 	}
 	{
 		struct vol_list vl;
 		size_t i;
 
-		r = collect_vols(op->d->st, id, &vl);
+		r = op_collect_vols(op->d->st, id, &vl);
 		for (i = 0; !r && i < vl.n; i++)
 			r = erase_vol(&vl.v[i], op);
 		free(vl.v);
 	}
 	if (r)
 		return op->msg[0] ? TD_E_INTERNAL :
-			fail(op, TD_E_INTERNAL, "database: %s",
+			op_fail(op, TD_E_INTERNAL, "database: %s",
 			     td_store_err(op->d->st));
 	r = td_tenant_delete(op->d->st, id);
 	if (r)
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	snprintf(op->detail, sizeof(op->detail),
 		 "KEK %s destroyed, %u volume(s) shredded", t.kek_fpr, c.n);
@@ -485,15 +469,15 @@ static int rotate_vol(const struct td_volume *v, struct rotate_arg *ra)
 		ra->skipped++;
 		return 0;
 	}
-	to_dmt(v, &dv, legs);
+	op_to_dmt(v, &dv, legs);
 	r = dmt_volume_rewrap(ra->op->d->dmt, &dv, ra->old, ra->new);
 	if (r) {
 		char what[96];
 
 		snprintf(what, sizeof(what), "rewrap of volume %s/%s",
 			 v->tenant, v->id);
-		from_errno(ra->op, r, what);
-		hint(ra->op, "both KEKs are kept: fix the leg and repeat 'tenantctl tenant rotate-kek %s' (it resumes)",
+		op_from_errno(ra->op, r, what);
+		op_hint(ra->op, "both KEKs are kept: fix the leg and repeat 'tenantctl tenant rotate-kek %s' (it resumes)",
 		     v->tenant);
 		return r;
 	}
@@ -514,16 +498,16 @@ static enum td_err rotate(struct op *op, const char *id)
 	enum td_err e;
 	int r;
 
-	e = load_tenant(op, id, &t);
+	e = op_load_tenant(op, id, &t);
 	if (e)
 		return e;
 	snprintf(old_fpr, sizeof(old_fpr), "%s", t.kek_fpr);
-	e = unwrap(op, &t, false, &ra.old);
+	e = op_unwrap(op, &t, false, &ra.old);
 	if (e)
 		return e;
 	if (t.has_next) {
 		/* An interrupted rotation: finish it with the same new KEK. */
-		e = unwrap(op, &t, true, &ra.new);
+		e = op_unwrap(op, &t, true, &ra.new);
 		if (e)
 			goto out;
 	} else {
@@ -538,18 +522,18 @@ static enum td_err rotate(struct op *op, const char *id)
 		if (!r)
 			r = dmt_key_fingerprint(ra.new, fpr, sizeof(fpr));
 		if (r) {
-			e = from_errno(op, r, "new KEK");
+			e = op_from_errno(op, r, "new KEK");
 			goto out;
 		}
 		/* Step 1: record the new KEK next to the old one. */
 		r = td_tenant_set_next(op->d->st, id, blob, len,
 				       t.kek_gen + 1, fpr);
 		if (r) {
-			e = fail(op, TD_E_INTERNAL, "database: %s",
+			e = op_fail(op, TD_E_INTERNAL, "database: %s",
 				 td_store_err(op->d->st));
 			goto out;
 		}
-		e = load_tenant(op, id, &t);
+		e = op_load_tenant(op, id, &t);
 		if (e)
 			goto out;
 	}
@@ -559,21 +543,21 @@ static enum td_err rotate(struct op *op, const char *id)
 		struct vol_list vl;
 		size_t i;
 
-		r = collect_vols(op->d->st, id, &vl);
+		r = op_collect_vols(op->d->st, id, &vl);
 		for (i = 0; !r && i < vl.n; i++)
 			r = rotate_vol(&vl.v[i], &ra);
 		free(vl.v);
 	}
 	if (r) {
 		e = op->msg[0] ? TD_E_INTERNAL :
-			fail(op, TD_E_INTERNAL, "database: %s",
+			op_fail(op, TD_E_INTERNAL, "database: %s",
 			     td_store_err(op->d->st));
 		goto out;
 	}
 	/* Step 3: the new KEK becomes the current one; the old is gone. */
 	r = td_tenant_promote_next(op->d->st, id);
 	if (r) {
-		e = fail(op, TD_E_INTERNAL, "database: %s",
+		e = op_fail(op, TD_E_INTERNAL, "database: %s",
 			 td_store_err(op->d->st));
 		goto out;
 	}
@@ -603,8 +587,8 @@ static enum td_err op_tenant_rotate(struct op *op)
 	const char *id = td_arg_str(op->req, "tenant");
 	enum td_err e;
 
-	set_object(op, id, NULL);
-	e = authorize(op, id, NULL);
+	op_set_object(op, id, NULL);
+	e = op_authorize(op, id, NULL);
 	if (e)
 		return e;
 	return rotate(op, id);
@@ -654,31 +638,31 @@ static enum td_err op_volume_create(struct op *op)
 	uid_t owner;
 	int r;
 
-	set_object(op, tid, vid);
-	e = authorize(op, tid, NULL);
+	op_set_object(op, tid, vid);
+	e = op_authorize(op, tid, NULL);
 	if (e)
 		return e;
 	if (size % 4096) {
-		hint(op, "give the size in bytes as a multiple of 4096, or leave it out to use the whole leg");
-		return fail(op, TD_E_INVALID_ARGUMENT,
+		op_hint(op, "give the size in bytes as a multiple of 4096, or leave it out to use the whole leg");
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
 			    "size %" PRIu64 " is not a multiple of 4096", size);
 	}
 	if (vm && !td_vm_owner(&op->d->cfg, vm, &owner)) {
-		hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd");
-		return fail(op, TD_E_INVALID_ARGUMENT,
+		op_hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd");
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
 			    "no hypervisor serves VM '%s'", vm);
 	}
-	e = load_tenant(op, tid, &t);
+	e = op_load_tenant(op, tid, &t);
 	if (e)
 		return e;
 	v = calloc(1, sizeof(*v));
 	if (!v)
-		return fail(op, TD_E_INTERNAL, "out of memory");
+		return op_fail(op, TD_E_INTERNAL, "out of memory");
 	if (td_volume_get(op->d->st, tid, vid, v) == 0) {
 		free(v);
-		hint(op, "pick another volume id, or look at it with 'tenantctl volume status %s %s'",
+		op_hint(op, "pick another volume id, or look at it with 'tenantctl volume status %s %s'",
 		     tid, vid);
-		return fail(op, TD_E_CONFLICT, "volume %s/%s exists", tid, vid);
+		return op_fail(op, TD_E_CONFLICT, "volume %s/%s exists", tid, vid);
 	}
 	memset(v, 0, sizeof(*v));
 	snprintf(v->tenant, sizeof(v->tenant), "%s", tid);
@@ -722,8 +706,8 @@ static enum td_err op_volume_create(struct op *op)
 
 		v->legs[i].idx = i;
 		if (stat(v->legs[i].device, &sb) || !S_ISBLK(sb.st_mode)) {
-			hint(op, "give each leg as CLASS:/dev/BLOCKDEVICE");
-			e = fail(op, TD_E_INVALID_ARGUMENT,
+			op_hint(op, "give each leg as CLASS:/dev/BLOCKDEVICE");
+			e = op_fail(op, TD_E_INVALID_ARGUMENT,
 				 "leg %u: %s is not a block device", i,
 				 v->legs[i].device);
 			goto out;
@@ -731,7 +715,7 @@ static enum td_err op_volume_create(struct op *op)
 		rdevs[i] = sb.st_rdev;
 		for (j = 0; j < i; j++)
 			if (rdevs[j] == rdevs[i]) {
-				e = fail(op, TD_E_INVALID_ARGUMENT,
+				e = op_fail(op, TD_E_INVALID_ARGUMENT,
 					 "legs %u and %u are the same device",
 					 j, i);
 				goto out;
@@ -740,36 +724,36 @@ static enum td_err op_volume_create(struct op *op)
 		dc.path = v->legs[i].device;
 		dc.owner[0] = '\0';
 		if (td_volume_foreach(op->d->st, NULL, dev_in_use, &dc) > 0) {
-			hint(op, "each leg needs a device of its own; delete %s first to reuse it",
+			op_hint(op, "each leg needs a device of its own; delete %s first to reuse it",
 			     dc.owner);
-			e = fail(op, TD_E_CONFLICT, "%s is already %s",
+			e = op_fail(op, TD_E_CONFLICT, "%s is already %s",
 				 v->legs[i].device, dc.owner);
 			goto out;
 		}
 	}
 
-	e = unwrap(op, &t, false, &kek);
+	e = op_unwrap(op, &t, false, &kek);
 	if (e)
 		goto out;
-	to_dmt(v, &dv, dlegs);
+	op_to_dmt(v, &dv, dlegs);
 	dv.uuid = NULL;
 	dv.generation = 1;
 	r = dmt_volume_create(op->d->dmt, &dv, kek, v->uuid, sizeof(v->uuid));
 	if (r) {
-		e = from_errno(op, r, "formatting the legs");
+		e = op_from_errno(op, r, "formatting the legs");
 		goto out;
 	}
 	r = td_volume_insert(op->d->st, v);
 	if (r) {
-		e = fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
+		e = op_fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
 			 "database: %s", td_store_err(op->d->st));
-		to_dmt(v, &dv, dlegs);
+		op_to_dmt(v, &dv, dlegs);
 		dmt_volume_erase(op->d->dmt, &dv, 0);
 		goto out;
 	}
 	snprintf(op->detail, sizeof(op->detail), "uuid %s, %u leg(s)",
 		 v->uuid, n);
-	op->result = volume_json(v, true);
+	op->result = op_volume_json(v, true);
 	e = TD_OK;
 out:
 	dmt_key_free(kek);
@@ -783,7 +767,7 @@ static int list_volume(const struct td_volume *v, void *arg)
 
 	if (td_may_see(&la->op->d->cfg, la->op->c->uid, TD_V_VOLUME_LIST,
 		       v->tenant, v->vm[0] ? v->vm : NULL))
-		json_object_array_add(la->arr, volume_json(v, false));
+		json_object_array_add(la->arr, op_volume_json(v, false));
 	return 0;
 }
 
@@ -793,14 +777,14 @@ static enum td_err op_volume_list(struct op *op)
 	struct list_arg la = { op, NULL };
 	enum td_err e;
 
-	set_object(op, tid, NULL);
-	e = authorize(op, NULL, NULL);
+	op_set_object(op, tid, NULL);
+	e = op_authorize(op, NULL, NULL);
 	if (e)
 		return e;
 	la.arr = json_object_new_array();
 	if (td_volume_foreach(op->d->st, tid, list_volume, &la)) {
 		json_object_put(la.arr);
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	}
 	op->result = json_object_new_object();
@@ -813,27 +797,27 @@ static enum td_err op_volume_list(struct op *op)
  * may not see the volume is denied whether or not it exists (no existence
  * oracle across tenants); one who may see its tenant learns "not found".
  */
-static enum td_err load_volume(struct op *op, struct td_volume *v)
+enum td_err op_load_volume(struct op *op, struct td_volume *v)
 {
 	const char *tid = td_arg_str(op->req, "tenant");
 	const char *vid = td_arg_str(op->req, "volume");
 	int r;
 
-	set_object(op, tid, vid);
+	op_set_object(op, tid, vid);
 	r = td_volume_get(op->d->st, tid, vid, v);
 	if (r && r != -ENOENT)
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
-	if (authorize(op, tid, r ? NULL : (v->vm[0] ? v->vm : NULL)))
+	if (op_authorize(op, tid, r ? NULL : (v->vm[0] ? v->vm : NULL)))
 		return TD_E_DENIED;
 	if (r) {
-		hint(op, "list volumes with 'tenantctl volume list %s'", tid);
-		return fail(op, TD_E_NOT_FOUND, "no volume %s/%s", tid, vid);
+		op_hint(op, "list volumes with 'tenantctl volume list %s'", tid);
+		return op_fail(op, TD_E_NOT_FOUND, "no volume %s/%s", tid, vid);
 	}
 	return TD_OK;
 }
 
-static const char *key_state_name(enum dmt_key_state s)
+const char *op_key_state_name(enum dmt_key_state s)
 {
 	return s == DMT_KEY_STATE_LOADED ? "loaded" :
 		s == DMT_KEY_STATE_WIPED ? "wiped" : "unknown";
@@ -843,13 +827,13 @@ static enum td_err op_volume_status(struct op *op)
 {
 	struct td_volume v;
 	struct dmt_status *st = NULL;
-	enum td_err e = load_volume(op, &v);
+	enum td_err e = op_load_volume(op, &v);
 	json_object *k;
 	int r;
 
 	if (e)
 		return e;
-	op->result = volume_json(&v, true);
+	op->result = op_volume_json(&v, true);
 	if (!v.attached || op->d->no_dm)
 		return TD_OK;
 	r = dmt_dev_status(op->d->dmt, v.dm_name, &st);
@@ -860,7 +844,7 @@ static enum td_err op_volume_status(struct op *op)
 	}
 	k = json_object_new_object();
 	json_object_object_add(k, "key_state", json_object_new_string(
-		key_state_name(dmt_status_key_state(st))));
+		op_key_state_name(dmt_status_key_state(st))));
 	json_object_object_add(k, "reads", json_object_new_int64(
 		(int64_t)dmt_status_counter(st, DMT_COUNTER_READS)));
 	json_object_object_add(k, "writes", json_object_new_int64(
@@ -891,24 +875,24 @@ static enum td_err op_volume_assign(struct op *op)
 {
 	const char *vm = td_arg_str(op->req, "vm");
 	struct td_volume v;
-	enum td_err e = load_volume(op, &v);
+	enum td_err e = op_load_volume(op, &v);
 	uid_t owner;
 
 	if (e)
 		return e;
 	if (!td_vm_owner(&op->d->cfg, vm, &owner)) {
-		hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
-		return fail(op, TD_E_INVALID_ARGUMENT,
+		op_hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
 			    "no hypervisor serves VM '%s'", vm);
 	}
 	if (v.attached && strcmp(v.att_vm, vm)) {
-		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		op_hint(op, "detach it first: 'tenantctl volume detach %s %s'",
 		     v.tenant, v.id);
-		return fail(op, TD_E_CONFLICT, "%s/%s is attached to VM '%s'",
+		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached to VM '%s'",
 			    v.tenant, v.id, v.att_vm);
 	}
 	if (td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	snprintf(op->detail, sizeof(op->detail), "vm %s (was %s)", vm,
 		 v.vm[0] ? v.vm : "none");
@@ -918,7 +902,7 @@ static enum td_err op_volume_assign(struct op *op)
 }
 
 /* Hand the device node(s) to the hypervisor: owner @uid, mode 0600. */
-static int chown_nodes(struct op *op, const char *name, uid_t uid)
+int op_chown_nodes(struct op *op, const char *name, uid_t uid)
 {
 	struct dmt_dev_info info;
 	char path[512];
@@ -953,32 +937,32 @@ static enum td_err op_volume_attach(struct op *op)
 	uid_t owner;
 	int r;
 
-	e = load_volume(op, &v);
+	e = op_load_volume(op, &v);
 	if (!e)
-		e = need_dm(op);
+		e = op_need_dm(op);
 	if (e)
 		return e;
 	if (op->role == TD_ROLE_OPERATOR) {
 		if (!vm)
 			vm = v.vm[0] ? v.vm : NULL;
 		if (!vm) {
-			hint(op, "repeat with --vm VM: the operator attaches for a hypervisor's VM");
-			return fail(op, TD_E_INVALID_ARGUMENT,
+			op_hint(op, "repeat with --vm VM: the operator attaches for a hypervisor's VM");
+			return op_fail(op, TD_E_INVALID_ARGUMENT,
 				    "%s/%s is not assigned to a VM", v.tenant,
 				    v.id);
 		}
 		if (!td_vm_owner(&op->d->cfg, vm, &owner)) {
-			hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
-			return fail(op, TD_E_INVALID_ARGUMENT,
+			op_hint(op, "add the VM to a 'hypervisor uid=... vms=...' line of tenantd.conf and reload tenantd (SIGHUP)");
+			return op_fail(op, TD_E_INVALID_ARGUMENT,
 				    "no hypervisor serves VM '%s'", vm);
 		}
 		if (owner == op->c->uid)
-			return fail(op, TD_E_DENIED,
+			return op_fail(op, TD_E_DENIED,
 				    "the operator may not own a plaintext mapping");
 	} else {
 		if (vm && strcmp(vm, v.vm)) {
-			hint(op, "ask the operator to assign the volume to that VM");
-			return fail(op, TD_E_DENIED,
+			op_hint(op, "ask the operator to assign the volume to that VM");
+			return op_fail(op, TD_E_DENIED,
 				    "%s/%s is assigned to VM '%s', not '%s'",
 				    v.tenant, v.id, v.vm, vm);
 		}
@@ -986,34 +970,34 @@ static enum td_err op_volume_attach(struct op *op)
 		owner = op->c->uid;
 	}
 	if (v.vm[0] && strcmp(vm, v.vm)) {
-		hint(op, "reassign it first: 'tenantctl volume assign %s %s --vm %s'",
+		op_hint(op, "reassign it first: 'tenantctl volume assign %s %s --vm %s'",
 		     v.tenant, v.id, vm);
-		return fail(op, TD_E_CONFLICT, "%s/%s is assigned to VM '%s'",
+		return op_fail(op, TD_E_CONFLICT, "%s/%s is assigned to VM '%s'",
 			    v.tenant, v.id, v.vm);
 	}
 	if (v.attached) {
-		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		op_hint(op, "detach it first: 'tenantctl volume detach %s %s'",
 		     v.tenant, v.id);
-		return fail(op, TD_E_CONFLICT,
+		return op_fail(op, TD_E_CONFLICT,
 			    "%s/%s is already attached as %s for VM '%s'",
 			    v.tenant, v.id, v.device, v.att_vm);
 	}
-	e = load_tenant(op, v.tenant, &t);
+	e = op_load_tenant(op, v.tenant, &t);
 	if (e)
 		return e;
 	/* During a rotation a volume opens with the KEK of its generation. */
 	next = t.has_next && v.kek_gen == t.next_gen;
-	e = unwrap(op, &t, next, &kek);
+	e = op_unwrap(op, &t, next, &kek);
 	if (e)
 		return e;
 	td_dm_name(v.tenant, v.id, name, sizeof(name));
-	to_dmt(&v, &dv, legs);
+	op_to_dmt(&v, &dv, legs);
 	r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
 			      sizeof(path));
 	if (r == -EPERM && t.has_next) {
 		dmt_key_free(kek);
 		kek = NULL;
-		e = unwrap(op, &t, !next, &kek);
+		e = op_unwrap(op, &t, !next, &kek);
 		if (e)
 			return e;
 		r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
@@ -1021,14 +1005,14 @@ static enum td_err op_volume_attach(struct op *op)
 	}
 	dmt_key_free(kek);
 	if (r == -EINVAL && v.nlegs > 1) {
-		hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
-		return fail(op, TD_E_UNSUPPORTED,
+		op_hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
+		return op_fail(op, TD_E_UNSUPPORTED,
 			    "the kernel target refused the %u-leg table of %s/%s (see the kernel log): the loaded dm-tenant supports fewer legs",
 			    v.nlegs, v.tenant, v.id);
 	}
 	if (r)
-		return from_errno(op, r, "attach");
-	if (chown_nodes(op, name, owner))
+		return op_from_errno(op, r, "attach");
+	if (op_chown_nodes(op, name, owner))
 		td_log(LOG_WARNING, "%s: cannot hand the device node to uid %u",
 		       name, (unsigned int)owner);
 	if (!v.vm[0] && td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
@@ -1051,29 +1035,29 @@ static enum td_err op_volume_attach(struct op *op)
 static enum td_err op_volume_detach(struct op *op)
 {
 	struct td_volume v;
-	enum td_err e = load_volume(op, &v);
+	enum td_err e = op_load_volume(op, &v);
 	const char *reason = "detach";
 	int r;
 
 	if (!e)
-		e = need_dm(op);
+		e = op_need_dm(op);
 	if (e)
 		return e;
 	if (!v.attached) {
-		hint(op, "nothing to do; see 'tenantctl volume status %s %s'",
+		op_hint(op, "nothing to do; see 'tenantctl volume status %s %s'",
 		     v.tenant, v.id);
-		return fail(op, TD_E_CONFLICT, "%s/%s is not attached",
+		return op_fail(op, TD_E_CONFLICT, "%s/%s is not attached",
 			    v.tenant, v.id);
 	}
 	r = dmt_volume_detach(op->d->dmt, v.dm_name, 0);
 	if (r == -ENODEV) {
 		reason = "vanished";
 	} else if (r == -EBUSY) {
-		hint(op, "the device is open (by VM '%s'?): stop using it, then repeat",
+		op_hint(op, "the device is open (by VM '%s'?): stop using it, then repeat",
 		     v.att_vm);
-		return fail(op, TD_E_CONFLICT, "%s is in use", v.dm_name);
+		return op_fail(op, TD_E_CONFLICT, "%s is in use", v.dm_name);
 	} else if (r) {
-		return from_errno(op, r, "detach");
+		return op_from_errno(op, r, "detach");
 	}
 	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
 		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
@@ -1088,21 +1072,21 @@ static enum td_err op_volume_detach(struct op *op)
 static enum td_err op_volume_delete(struct op *op)
 {
 	struct td_volume v;
-	enum td_err e = load_volume(op, &v);
+	enum td_err e = op_load_volume(op, &v);
 	int r;
 
 	if (e)
 		return e;
 	if (v.attached) {
-		hint(op, "detach it first: 'tenantctl volume detach %s %s'",
+		op_hint(op, "detach it first: 'tenantctl volume detach %s %s'",
 		     v.tenant, v.id);
-		return fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
+		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
 			    v.id);
 	}
 	r = erase_vol(&v, op);
 	if (r)
 		return op->msg[0] ? TD_E_INTERNAL :
-			fail(op, TD_E_INTERNAL, "database: %s",
+			op_fail(op, TD_E_INTERNAL, "database: %s",
 			     td_store_err(op->d->st));
 	snprintf(op->detail, sizeof(op->detail), "uuid %s, %u leg(s) shredded",
 		 v.uuid, v.nlegs);
@@ -1117,23 +1101,23 @@ static enum td_err op_leg(struct op *op)
 	uint64_t idx = td_arg_uint(op->req, "leg", 0);
 	bool failing = op->req->verb == TD_V_LEG_FAIL;
 	struct td_volume v;
-	enum td_err e = load_volume(op, &v);
+	enum td_err e = op_load_volume(op, &v);
 	char msg[64];
 	int r;
 
 	if (!e)
-		e = need_dm(op);
+		e = op_need_dm(op);
 	if (e)
 		return e;
 	snprintf(op->object + strlen(op->object),
 		 sizeof(op->object) - strlen(op->object), "/leg%" PRIu64, idx);
 	if (idx >= v.nlegs)
-		return fail(op, TD_E_INVALID_ARGUMENT,
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
 			    "%s/%s has legs 0..%u", v.tenant, v.id,
 			    v.nlegs - 1);
 	if (!v.attached) {
-		hint(op, "leg states live in the kernel: attach the volume first");
-		return fail(op, TD_E_CONFLICT, "%s/%s is not attached",
+		op_hint(op, "leg states live in the kernel: attach the volume first");
+		return op_fail(op, TD_E_CONFLICT, "%s/%s is not attached",
 			    v.tenant, v.id);
 	}
 	/* the target's message is "leg <i> fail|recover" (dm-tenant.rst) */
@@ -1141,14 +1125,14 @@ static enum td_err op_leg(struct op *op)
 		 failing ? "fail" : "recover");
 	r = dmt_dev_message(op->d->dmt, v.dm_name, msg, NULL, 0);
 	if (r == -EINVAL || r == -EOPNOTSUPP) {
-		hint(op, failing ?
+		op_hint(op, failing ?
 		     "single-leg volumes have no leg states" :
 		     "only a failed leg (state D) can be recovered; see 'tenantctl volume status'");
-		return fail(op, TD_E_UNSUPPORTED,
+		return op_fail(op, TD_E_UNSUPPORTED,
 			    "the kernel target refused '%s'", msg);
 	}
 	if (r)
-		return from_errno(op, r, msg);
+		return op_from_errno(op, r, msg);
 	snprintf(op->detail, sizeof(op->detail), "%s", msg);
 	op->result = json_object_new_object();
 	return TD_OK;
@@ -1167,7 +1151,7 @@ static enum td_err op_audit_export(struct op *op)
 	int64_t after = (int64_t)td_arg_uint(op->req, "after", 0);
 	int64_t limit = (int64_t)td_arg_uint(op->req, "limit", 1000);
 	json_object *arr;
-	enum td_err e = authorize(op, NULL, NULL);
+	enum td_err e = op_authorize(op, NULL, NULL);
 	int64_t seq;
 	char head[TD_HASH_HEX];
 
@@ -1178,7 +1162,7 @@ static enum td_err op_audit_export(struct op *op)
 	arr = json_object_new_array();
 	if (td_audit_foreach(op->d->st, after, limit, export_rec, arr)) {
 		json_object_put(arr);
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	}
 	td_audit_head(op->d->st, &seq, head);
@@ -1272,13 +1256,13 @@ void td_audit_startup_check(struct td_daemon *d)
 static enum td_err op_audit_verify(struct op *op)
 {
 	struct verify_arg va;
-	enum td_err e = authorize(op, NULL, NULL);
+	enum td_err e = op_authorize(op, NULL, NULL);
 	bool file;
 
 	if (e)
 		return e;
 	if (verify_all(op->d, &va, &file) == -EIO)
-		return fail(op, TD_E_INTERNAL, "database: %s",
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
 	op->result = json_object_new_object();
 	json_object_object_add(op->result, "valid",
@@ -1318,6 +1302,10 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_LEG_RECOVER]	= op_leg,
 	[TD_V_AUDIT_EXPORT]	= op_audit_export,
 	[TD_V_AUDIT_VERIFY]	= op_audit_verify,
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 };
 
 static json_object *finish(struct op *op, enum td_err e, const char *action)
@@ -1329,7 +1317,7 @@ static json_object *finish(struct op *op, enum td_err e, const char *action)
 		snprintf(role, sizeof(role), "%s", td_role_name(op->role));
 	else
 		td_roles_label(&op->d->cfg, op->c->uid, role, sizeof(role));
-	audit(op->d, op->c->uid, op->c->pid, role, action, op->object,
+	op_audit(op->d, op->c->uid, op->c->pid, role, action, op->object,
 	      e ? td_err_name(e) : "ok", e ? op->msg : op->detail);
 	if (e) {
 		if (e != TD_E_DENIED)
@@ -1359,7 +1347,7 @@ json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
 	e = td_parse_request(line, len, &req, op.msg, sizeof(op.msg));
 	if (e) {
 		if (e == TD_E_UNKNOWN_VERB)
-			hint(&op, "see tenantctl(8) or Documentation/tenantd-protocol.md for the verbs");
+			op_hint(&op, "see tenantctl(8) or Documentation/tenantd-protocol.md for the verbs");
 		reply = finish(&op, e, req.verb_text);
 	} else {
 		e = handlers[req.verb](&op);
@@ -1477,7 +1465,7 @@ static int pending(const struct td_tenant *t, void *arg)
 		return 0;
 	memset(&v, 0, sizeof(v));
 	snprintf(v.tenant, sizeof(v.tenant), "%s", t->id);
-	return collect_vol(&v, ids);
+	return op_collect_vol(&v, ids);
 }
 
 static void resume_one(struct td_daemon *d, const char *id)
@@ -1491,13 +1479,13 @@ static void resume_one(struct td_daemon *d, const char *id)
 	op.d = d;
 	op.c = &c;
 	op.req = &req;
-	set_object(&op, id, NULL);
+	op_set_object(&op, id, NULL);
 	td_log(LOG_INFO, "resuming the interrupted KEK rotation of tenant %s",
 	       id);
 	e = rotate(&op, id);
 	if (e)
 		td_log(LOG_ERR, "KEK rotation of tenant %s: %s", id, op.msg);
-	audit(d, c.uid, c.pid, "daemon", "tenant.rotate-kek.resume", op.object,
+	op_audit(d, c.uid, c.pid, "daemon", "tenant.rotate-kek.resume", op.object,
 	      e ? td_err_name(e) : "ok", e ? op.msg : op.detail);
 	json_object_put(op.result);
 }

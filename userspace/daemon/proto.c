@@ -99,6 +99,10 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "leg.recover", TD_V_LEG_RECOVER, true, a_leg },
 	{ "audit.export", TD_V_AUDIT_EXPORT, false, a_audit_export },
 	{ "audit.verify", TD_V_AUDIT_VERIFY, false, a_none },
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 };
 
 const struct td_verb_info *td_verb_by_name(const char *name)

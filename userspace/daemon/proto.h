@@ -61,6 +61,10 @@ enum td_verb {
 	TD_V_LEG_RECOVER,
 	TD_V_AUDIT_EXPORT,
 	TD_V_AUDIT_VERIFY,
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 	TD_V__COUNT
 };
 

@@ -54,6 +54,10 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_LEG_RECOVER]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_AUDIT_EXPORT]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_AUDIT_VERIFY]	= { [TD_ROLE_OPERATOR] = R_ANY },
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 };
 
 static bool entry_serves_vm(const struct td_role_entry *e, const char *vm)

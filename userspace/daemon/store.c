@@ -25,6 +25,7 @@ struct td_store {
 /*
  * Schema history.  Never edit a released step: append a new one.
  *   1: tenants, volumes, legs, attachments, audit, audit_head
+ *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
 	"CREATE TABLE tenants ("
@@ -79,6 +80,10 @@ const char *const td_schema_steps[] = {
 	"CREATE TABLE audit_head ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  seq INTEGER NOT NULL, hash TEXT NOT NULL);",
+	/* -- access (issue 6) -- */
+	/* -- wipe (issue 7) -- */
+	/* -- udev (issue 8) -- */
+	/* -- remote (issue 4) -- */
 };
 const int td_schema_version =
 	(int)(sizeof(td_schema_steps) / sizeof(td_schema_steps[0]));

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the request handlers share: struct op (one request in flight) and
+ * the helpers every handler uses.  ops.c holds the core verbs and the
+ * dispatch table; each feature keeps its handlers in its own ops-*.c file
+ * and names them here.
+ */
+#ifndef TD_OPS_INTERNAL_H
+#define TD_OPS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+#include <dmtenant.h>
+
+#include "ops.h"
+
+struct op {
+	struct td_daemon *d;
+	const struct td_caller *c;
+	struct td_request *req;
+	enum td_role role;		/* that allowed the request */
+	char object[112];
+	char detail[160];		/* audit note on success */
+	char msg[256];
+	char hint[256];
+	json_object *result;
+};
+
+typedef enum td_err (*op_fn)(struct op *op);
+
+/* Set the error message; returns @e so handlers can "return op_fail(...)". */
+__attribute__((format(printf, 3, 4)))
+enum td_err op_fail(struct op *op, enum td_err e, const char *fmt, ...);
+/* The next step for the caller, sent with the error. */
+__attribute__((format(printf, 2, 3)))
+void op_hint(struct op *op, const char *fmt, ...);
+/* Append one audit record (sealed into the hash chain). */
+void op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
+	      const char *role, const char *action, const char *object,
+	      const char *result, const char *detail);
+/* Role check for the request's verb on @tenant / @vm (either may be NULL). */
+enum td_err op_authorize(struct op *op, const char *tenant, const char *vm);
+/* A libdmtenant -errno as a protocol error, with the library's reason. */
+enum td_err op_from_errno(struct op *op, int err, const char *what);
+/* TD_E_UNSUPPORTED when the daemon runs with --no-dm. */
+enum td_err op_need_dm(struct op *op);
+/* The audit object: "tenant" or "tenant/volume". */
+void op_set_object(struct op *op, const char *tenant, const char *volume);
+enum td_err op_load_tenant(struct op *op, const char *id,
+			   struct td_tenant *t);
+/* The volume named by the request's tenant / volume arguments. */
+enum td_err op_load_volume(struct op *op, struct td_volume *v);
+/* Unwrap the tenant's current (or, @next, rotating) KEK. */
+enum td_err op_unwrap(struct op *op, const struct td_tenant *t, bool next,
+		      struct dmt_key **kek);
+/* struct dmt_volume from a stored volume; @legs has TD_MAX_LEGS room. */
+void op_to_dmt(const struct td_volume *v, struct dmt_volume *dv,
+	       struct dmt_leg *legs);
+json_object *op_volume_json(const struct td_volume *v, bool full);
+const char *op_key_state_name(enum dmt_key_state s);
+/* chown / chmod 0600 the device nodes of dm device @name to @uid. */
+int op_chown_nodes(struct op *op, const char *name, uid_t uid);
+
+/* Volumes of a tenant, copied out (callers then change rows freely). */
+struct vol_list {
+	struct td_volume *v;
+	size_t n;
+};
+
+int op_collect_vol(const struct td_volume *v, void *arg);
+int op_collect_vols(struct td_store *st, const char *tenant,
+		    struct vol_list *vl);
+
+/*
+ * Feature handlers, one block per file.  Keep each block in place (and
+ * its marker line) so parallel work merges cleanly.
+ */
+/* -- ops-access.c (just-in-time access) -- */
+/* -- ops-wipe.c (destruction and export) -- */
+/* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
+/* -- ops-remote.c (remote legs) -- */
+
+#endif /* TD_OPS_INTERNAL_H */
