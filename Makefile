@@ -19,7 +19,7 @@ BUILD := build
 export KDIR VM_KVER
 
 .PHONY: all module userspace deps check check-unit check-fuzz check-style \
-	check-vm check-long demo bench clean
+	check-vm check-long demo bench clean install
 
 all: module userspace
 
@@ -30,8 +30,27 @@ module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make deps' as root" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
+# make install [DESTDIR=...] [PREFIX=/usr]: what a host running dm-tenant
+# needs.  Each .mk adds SRC:DEST:MODE[:config] entries to INSTALL_FILES
+# (scripts/install.sh).  The module goes to /lib/modules/$(VM_KVER)/updates;
+# run depmod on the target afterwards.
+PREFIX ?= /usr
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib/x86_64-linux-gnu
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+INSTALL_FILES :=
+
 include userspace/userspace.mk
 include tests/tests.mk
+
+INSTALL_FILES += kernel/dm-tenant.ko:/lib/modules/$(VM_KVER)/updates/dm-tenant.ko:0644
+
+install: all
+	@scripts/install.sh "$(DESTDIR)" $(INSTALL_FILES)
 
 check: deps all
 	@scripts/check-all.sh

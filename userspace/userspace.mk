@@ -27,6 +27,18 @@ include userspace/lib/lib.mk
 include userspace/daemon/daemon.mk
 include userspace/cli/cli.mk
 
+INSTALL_FILES += \
+	$(USERSPACE_BIN)/tenantd:$(SBINDIR)/tenantd:0755 \
+	$(USERSPACE_BIN)/tenantctl:$(SBINDIR)/tenantctl:0755 \
+	$(LIBDMT_BUILD)/libdmtenant.so.1:$(LIBDIR)/libdmtenant.so.1:0644 \
+	link:libdmtenant.so.1:$(LIBDIR)/libdmtenant.so \
+	$(LIBDMT_A):$(LIBDIR)/libdmtenant.a:0644 \
+	$(LIBDMT_INCLUDE)/dmtenant.h:$(INCLUDEDIR)/dmtenant.h:0644 \
+	userspace/man/tenantd.8:$(MANDIR)/man8/tenantd.8:0644 \
+	userspace/man/tenantctl.8:$(MANDIR)/man8/tenantctl.8:0644 \
+	userspace/daemon/tenantd.service:$(UNITDIR)/tenantd.service:0644 \
+	userspace/daemon/tenantd.conf.example:$(SYSCONFDIR)/dm-tenant/tenantd.conf:0600:config
+
 # dmt-logcheck: check the write-intent bitmap on a dm-log-writes log of a
 # leg (userspace/tools/dmt-logcheck.c; tests/vm/43-mirror-logwrites.sh)
 userspace: $(USERSPACE_BIN)/dmt-logcheck

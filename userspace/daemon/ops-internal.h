@@ -27,6 +27,7 @@ struct op {
 	char msg[256];
 	char hint[256];
 	json_object *result;
+	bool tx;			/* op_tx_begin() opened a transaction */
 };
 
 typedef enum td_err (*op_fn)(struct op *op);
@@ -37,8 +38,15 @@ enum td_err op_fail(struct op *op, enum td_err e, const char *fmt, ...);
 /* The next step for the caller, sent with the error. */
 __attribute__((format(printf, 2, 3)))
 void op_hint(struct op *op, const char *fmt, ...);
-/* Append one audit record (sealed into the hash chain). */
-void op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
+/*
+ * Open the transaction that carries the request's state change: finish()
+ * appends the audit record inside it and commits both, or rolls both back
+ * (a failed request, or an audit record that cannot be written).  Call it
+ * just before the final database change, after any device-mapper work.
+ */
+enum td_err op_tx_begin(struct op *op);
+/* Append one audit record (sealed into the hash chain); 0 or -errno. */
+int op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
 	      const char *role, const char *action, const char *object,
 	      const char *result, const char *detail);
 /* Role check for the request's verb on @tenant / @vm (either may be NULL). */

@@ -51,7 +51,7 @@ void td_dm_name(const char *tenant, const char *volume, char *buf,
 
 /* --- audit ---------------------------------------------------------------- */
 
-void op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
+int op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
 		  const char *role, const char *action, const char *object,
 		  const char *result, const char *detail)
 {
@@ -71,6 +71,18 @@ void op_audit(struct td_daemon *d, int64_t uid, int64_t pid,
 	if (ret)
 		td_log(LOG_ERR, "audit record for %s %s NOT written: %s",
 		       r.action, r.object, td_store_err(d->st));
+	return ret;
+}
+
+enum td_err op_tx_begin(struct op *op)
+{
+	if (op->tx)
+		return TD_OK;
+	if (td_store_begin(op->d->st))
+		return op_fail(op, TD_E_INTERNAL, "database: %s",
+			       td_store_err(op->d->st));
+	op->tx = true;
+	return TD_OK;
 }
 
 void td_audit_event(struct td_daemon *d, const char *action,
@@ -306,6 +318,8 @@ static enum td_err op_tenant_create(struct op *op)
 	dmt_key_free(kek);
 	if (r)
 		return op_from_errno(op, r, "KEK generation");
+	if (op_tx_begin(op))
+		return TD_E_INTERNAL;
 	r = td_tenant_insert(op->d->st, &t);
 	if (r)
 		return op_fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
@@ -426,6 +440,9 @@ static enum td_err op_tenant_delete(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "tenant '%s' has %u volume(s)",
 			    id, c.n);
 	}
+	e = op_tx_begin(op);
+	if (e)
+		return e;
 	{
 		struct vol_list vl;
 		size_t i;
@@ -743,6 +760,9 @@ static enum td_err op_volume_create(struct op *op)
 		e = op_from_errno(op, r, "formatting the legs");
 		goto out;
 	}
+	e = op_tx_begin(op);
+	if (e)
+		goto out;
 	r = td_volume_insert(op->d->st, v);
 	if (r) {
 		e = op_fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
@@ -891,6 +911,8 @@ static enum td_err op_volume_assign(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached to VM '%s'",
 			    v.tenant, v.id, v.att_vm);
 	}
+	if (op_tx_begin(op))
+		return TD_E_INTERNAL;
 	if (td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
 		return op_fail(op, TD_E_INTERNAL, "database: %s",
 			    td_store_err(op->d->st));
@@ -1015,6 +1037,7 @@ static enum td_err op_volume_attach(struct op *op)
 	if (op_chown_nodes(op, name, owner))
 		td_log(LOG_WARNING, "%s: cannot hand the device node to uid %u",
 		       name, (unsigned int)owner);
+	op_tx_begin(op);	/* without it, the rows still land */
 	if (!v.vm[0] && td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
 		td_log(LOG_ERR, "%s: cannot record VM: %s", name,
 		       td_store_err(op->d->st));
@@ -1059,6 +1082,7 @@ static enum td_err op_volume_detach(struct op *op)
 	} else if (r) {
 		return op_from_errno(op, r, "detach");
 	}
+	op_tx_begin(op);	/* without it, the row still lands */
 	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
 		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
 		       td_store_err(op->d->st));
@@ -1083,6 +1107,9 @@ static enum td_err op_volume_delete(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
 			    v.id);
 	}
+	e = op_tx_begin(op);
+	if (e)
+		return e;
 	r = erase_vol(&v, op);
 	if (r)
 		return op->msg[0] ? TD_E_INTERNAL :
@@ -1317,8 +1344,33 @@ static json_object *finish(struct op *op, enum td_err e, const char *action)
 		snprintf(role, sizeof(role), "%s", td_role_name(op->role));
 	else
 		td_roles_label(&op->d->cfg, op->c->uid, role, sizeof(role));
-	op_audit(op->d, op->c->uid, op->c->pid, role, action, op->object,
-	      e ? td_err_name(e) : "ok", e ? op->msg : op->detail);
+	if (op->tx && e) {
+		/* Failed after op_tx_begin(): undo its rows, audit alone. */
+		td_store_rollback(op->d->st);
+		op->tx = false;
+	}
+	if (op->tx) {
+		/* The state change and its audit record land together or not
+		 * at all: no recorded change without its record. */
+		op->tx = false;
+		if (op_audit(op->d, op->c->uid, op->c->pid, role, action,
+			     op->object, "ok", op->detail) ||
+		    td_store_commit(op->d->st)) {
+			td_store_rollback(op->d->st);
+			json_object_put(op->result);
+			op->result = NULL;
+			op_hint(op, "check the database's disk (space, permissions), then repeat");
+			e = op_fail(op, TD_E_INTERNAL,
+				    "the audit record could not be written, so the change was not recorded: %s",
+				    td_store_err(op->d->st));
+			op_audit(op->d, op->c->uid, op->c->pid, role, action,
+				 op->object, td_err_name(e), op->msg);
+		}
+	} else {
+		op_audit(op->d, op->c->uid, op->c->pid, role, action,
+			 op->object, e ? td_err_name(e) : "ok",
+			 e ? op->msg : op->detail);
+	}
 	if (e) {
 		if (e != TD_E_DENIED)
 			td_log(LOG_INFO, "uid %u pid %d %s %s: %s: %s",

@@ -20,7 +20,15 @@ struct td_store {
 	char *path;
 	char *head_path;
 	char err[256];
+	/* An audit record appended inside the caller's transaction: the head
+	 * file follows the database only once that transaction commits. */
+	bool head_pending;
+	int64_t pending_seq;
+	char pending_hash[TD_HASH_HEX];
 };
+
+static int write_head_file(struct td_store *st, int64_t seq,
+			   const char *hash);
 
 /*
  * Schema history.  Never edit a released step: append a new one.
@@ -246,13 +254,19 @@ int td_store_begin(struct td_store *st)
 
 int td_store_commit(struct td_store *st)
 {
-	return exec_simple(st->db, "COMMIT", st->err, sizeof(st->err));
+	int r = exec_simple(st->db, "COMMIT", st->err, sizeof(st->err));
+
+	if (!r && st->head_pending)
+		write_head_file(st, st->pending_seq, st->pending_hash);
+	st->head_pending = false;
+	return r;
 }
 
 void td_store_rollback(struct td_store *st)
 {
 	char e[64];
 
+	st->head_pending = false;
 	if (!sqlite3_get_autocommit(st->db))
 		exec_simple(st->db, "ROLLBACK", e, sizeof(e));
 }
@@ -797,8 +811,14 @@ int td_audit_append(struct td_store *st, struct td_audit_rec *r)
 	sqlite3_bind_text(s, 2, r->hash, -1, SQLITE_TRANSIENT);
 	ret = run(st, s, false);
 out:
-	if (!own_tx)
+	if (!own_tx) {
+		if (!ret) {
+			st->head_pending = true;
+			st->pending_seq = r->seq;
+			memcpy(st->pending_hash, r->hash, TD_HASH_HEX);
+		}
 		return ret;
+	}
 	if (ret) {
 		td_store_rollback(st);
 		return ret;
