@@ -38,8 +38,12 @@ test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
 test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test.
-test_daemon_ops_SRCS := $(TENANTD_OPS) $(TENANTD_CORE)
-test_daemon_ops_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+test_daemon_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+comma := ,
+TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
+			dmt_dev_info dmt_ctx_last_error
+test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
+	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the

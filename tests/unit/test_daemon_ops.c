@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tenantd's request handlers end to end, without device-mapper: requests go
+ * through td_handle_line() against a real SQLite store and the real key
+ * code; the libdmtenant calls that touch devices are replaced with fakes
+ * (-Wl,--wrap, userspace/daemon/daemon.mk).  Checks what the handlers
+ * promise: authorisation before anything changes, an audit record for every
+ * request, and a state change that lands with its audit record or not at
+ * all.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <dmtenant.h>
+
+#include "../../userspace/daemon/ops.h"
+
+#define OPERATOR	0
+#define HYPERVISOR	1001
+#define SUPPORT		1002
+#define ADMIN		1003
+
+static const char conf[] =
+	"operator uid=0\n"
+	"hypervisor uid=1001 vms=vm1\n"
+	"hypervisor uid=1004 vms=vm2\n"
+	"support uid=1002\n"
+	"tenant-admin uid=1003 tenant=acme\n";
+
+/* --- fakes ----------------------------------------------------------- */
+
+static struct {
+	int attach_rc, detach_rc, erase_rc;
+	unsigned int attach_calls, detach_calls, erase_calls;
+	char attached_name[128];
+} fake;
+
+int __wrap_dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			     const struct dmt_key *kek, const char *name,
+			     uint32_t flags, char *path, size_t path_size);
+int __wrap_dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			     const struct dmt_key *kek, const char *name,
+			     uint32_t flags, char *path, size_t path_size)
+{
+	(void)ctx; (void)flags;
+	assert_non_null(kek);
+	assert_string_equal(vol->tenant, "acme");
+	fake.attach_calls++;
+	if (fake.attach_rc)
+		return fake.attach_rc;
+	snprintf(fake.attached_name, sizeof(fake.attached_name), "%s", name);
+	snprintf(path, path_size, "/dev/mapper/%s", name);
+	return 0;
+}
+
+int __wrap_dmt_volume_detach(struct dmt_ctx *ctx, const char *name,
+			     uint32_t flags);
+int __wrap_dmt_volume_detach(struct dmt_ctx *ctx, const char *name,
+			     uint32_t flags)
+{
+	(void)ctx; (void)flags;
+	fake.detach_calls++;
+	assert_string_equal(name, fake.attached_name);
+	return fake.detach_rc;
+}
+
+int __wrap_dmt_volume_erase(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			    uint32_t flags);
+int __wrap_dmt_volume_erase(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			    uint32_t flags)
+{
+	(void)ctx; (void)vol; (void)flags;
+	fake.erase_calls++;
+	return fake.erase_rc;
+}
+
+int __wrap_dmt_dev_info(struct dmt_ctx *ctx, const char *name,
+			struct dmt_dev_info *info);
+int __wrap_dmt_dev_info(struct dmt_ctx *ctx, const char *name,
+			struct dmt_dev_info *info)
+{
+	(void)ctx; (void)name; (void)info;
+	return -ENODEV;
+}
+
+const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx);
+const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
+{
+	(void)ctx;
+	return "";
+}
+
+/* --- fixture --------------------------------------------------------- */
+
+struct fx {
+	struct td_daemon d;
+	char dir[64];
+	char db[96];
+};
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char err[256];
+	FILE *f;
+
+	assert_non_null(fx);
+	memset(&fake, 0, sizeof(fake));
+	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->db, sizeof(fx->db), "%s/tenantd.db", fx->dir);
+	f = fmemopen((void *)conf, sizeof(conf) - 1, "r");
+	assert_non_null(f);
+	assert_int_equal(td_config_parse(f, "test.conf", &fx->d.cfg, err,
+					 sizeof(err)), 0);
+	fclose(f);
+	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
+	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &fx->d.master), 0);
+	fx->d.dev_dir = fx->dir;
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[128];
+
+	td_store_close(fx->d.st);
+	dmt_key_free(fx->d.master);
+	td_config_free(&fx->d.cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+/*
+ * Send one request as @uid; returns the error code name, or "ok".  The
+ * reply's "result" (or NULL) is copied to @result when asked for.
+ */
+static const char *req(struct fx *fx, uid_t uid, const char *line,
+		       json_object **result)
+{
+	static char code[32];
+	struct td_caller c = { uid, 4242 };
+	json_object *reply = td_handle_line(&fx->d, &c, line, strlen(line));
+	json_object *ok, *err, *o;
+
+	assert_non_null(reply);
+	assert_true(json_object_object_get_ex(reply, "ok", &ok));
+	if (json_object_get_boolean(ok)) {
+		strcpy(code, "ok");
+		if (result && json_object_object_get_ex(reply, "result", &o))
+			*result = json_object_get(o);
+	} else {
+		assert_true(json_object_object_get_ex(reply, "error", &err));
+		assert_true(json_object_object_get_ex(err, "code", &o));
+		snprintf(code, sizeof(code), "%s", json_object_get_string(o));
+		/* Every error says what went wrong. */
+		assert_true(json_object_object_get_ex(err, "message", &o));
+		assert_true(strlen(json_object_get_string(o)) > 0);
+	}
+	json_object_put(reply);
+	return code;
+}
+
+struct last_rec {
+	int64_t n;
+	struct td_audit_rec r;
+};
+
+static int keep_last(const struct td_audit_rec *r, void *arg)
+{
+	struct last_rec *l = arg;
+
+	l->n++;
+	l->r = *r;
+	return 0;
+}
+
+static struct last_rec audit_tail(struct fx *fx)
+{
+	struct last_rec l;
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(td_audit_foreach(fx->d.st, 0, 0, keep_last, &l), 0);
+	return l;
+}
+
+static void sql(struct fx *fx, const char *stmt)
+{
+	assert_int_equal(sqlite3_exec(td_store_db(fx->d.st), stmt, NULL, NULL,
+				      NULL), SQLITE_OK);
+}
+
+/* Make every audit insert fail, as a full disk would. */
+static void break_audit(struct fx *fx)
+{
+	sql(fx, "CREATE TRIGGER no_audit BEFORE INSERT ON audit"
+		" BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END;");
+}
+
+static void mend_audit(struct fx *fx)
+{
+	sql(fx, "DROP TRIGGER no_audit;");
+}
+
+#define TENANT_CREATE(t) \
+	"{\"v\":1,\"id\":\"r1\",\"verb\":\"tenant.create\"," \
+	"\"args\":{\"tenant\":\"" t "\"}}"
+#define VOL_REQ(verb, extra) \
+	"{\"v\":1,\"id\":\"r2\",\"verb\":\"" verb "\"," \
+	"\"args\":{\"tenant\":\"acme\",\"volume\":\"db\"" extra "}}"
+
+/* A tenant through the handler, a volume straight into the store (its
+ * creation formats block devices: the VM tests cover it). */
+static void make_volume(struct fx *fx)
+{
+	struct td_volume v;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "ok");
+	memset(&v, 0, sizeof(v));
+	strcpy(v.tenant, "acme");
+	strcpy(v.id, "db");
+	strcpy(v.uuid, "6f1c0d52-1111-4a8e-9a3b-0123456789ab");
+	strcpy(v.vm, "vm1");
+	v.kek_gen = 1;
+	v.nlegs = 1;
+	strcpy(v.legs[0].cls, "local");
+	strcpy(v.legs[0].device, "/dev/fake-leg0");
+	assert_int_equal(td_volume_insert(fx->d.st, &v), 0);
+}
+
+static bool is_attached(struct fx *fx)
+{
+	struct td_volume v;
+
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	return v.attached;
+}
+
+/* --- tests ------------------------------------------------------------ */
+
+static void test_tenant_create_audited(void **state)
+{
+	struct fx *fx = *state;
+	struct td_tenant t;
+	struct last_rec l;
+	json_object *res = NULL, *o;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), &res),
+			    "ok");
+	assert_true(json_object_object_get_ex(res, "kek_generation", &o));
+	assert_int_equal(json_object_get_int(o), 1);
+	json_object_put(res);
+	assert_int_equal(td_tenant_get(fx->d.st, "acme", &t), 0);
+	l = audit_tail(fx);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r.action, "tenant.create");
+	assert_string_equal(l.r.object, "acme");
+	assert_string_equal(l.r.result, "ok");
+	assert_string_equal(l.r.role, "operator");
+	assert_int_equal(l.r.pid, 4242);
+	/* The head file follows the committed transaction. */
+	{
+		int64_t seq;
+		char hash[TD_HASH_HEX];
+
+		assert_int_equal(td_audit_head_file(fx->d.st, &seq, hash), 0);
+		assert_int_equal(seq, 1);
+		assert_string_equal(hash, l.r.hash);
+	}
+	/* Twice: a conflict, audited too. */
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "conflict");
+	l = audit_tail(fx);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.r.result, "conflict");
+}
+
+static void test_denied_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct td_tenant t;
+	struct last_rec l;
+
+	assert_string_equal(req(fx, SUPPORT, TENANT_CREATE("evil"), NULL),
+			    "denied");
+	assert_string_equal(req(fx, ADMIN, TENANT_CREATE("evil"), NULL),
+			    "denied");
+	assert_int_equal(td_tenant_get(fx->d.st, "evil", &t), -ENOENT);
+	l = audit_tail(fx);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.r.result, "denied");
+	assert_int_equal(l.r.uid, ADMIN);
+}
+
+static void test_audit_failure_undoes_the_change(void **state)
+{
+	struct fx *fx = *state;
+	struct td_tenant t;
+	int64_t seq;
+	char hash[TD_HASH_HEX];
+
+	break_audit(fx);
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("globex"), NULL),
+			    "internal");
+	mend_audit(fx);
+	/* No tenant without its audit record. */
+	assert_int_equal(td_tenant_get(fx->d.st, "globex", &t), -ENOENT);
+	assert_int_equal(audit_tail(fx).n, 0);
+	assert_int_equal(td_audit_head(fx->d.st, &seq, hash), 0);
+	assert_int_equal(seq, 0);
+	/* And the daemon goes on: the same request now lands. */
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("globex"), NULL),
+			    "ok");
+	assert_int_equal(td_tenant_get(fx->d.st, "globex", &t), 0);
+	assert_int_equal(audit_tail(fx).n, 1);
+}
+
+static void test_attach_detach_recorded(void **state)
+{
+	struct fx *fx = *state;
+	json_object *res = NULL, *o;
+
+	make_volume(fx);
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), &res), "ok");
+	assert_true(json_object_object_get_ex(res, "device", &o));
+	assert_string_equal(json_object_get_string(o),
+			    "/dev/mapper/tenant+acme+db");
+	json_object_put(res);
+	assert_true(is_attached(fx));
+	assert_string_equal(audit_tail(fx).r.action, "volume.attach");
+	/* The hypervisor of another VM may not detach it. */
+	assert_string_equal(req(fx, 1004, VOL_REQ("volume.detach", ""), NULL),
+			    "denied");
+	assert_int_equal(fake.detach_calls, 0);
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.detach", ""),
+				NULL), "ok");
+	assert_int_equal(fake.detach_calls, 1);
+	assert_false(is_attached(fx));
+}
+
+static void test_attach_failure_records_nothing(void **state)
+{
+	struct fx *fx = *state;
+
+	make_volume(fx);
+	fake.attach_rc = -EBUSY;
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "conflict");
+	assert_false(is_attached(fx));
+	assert_string_equal(audit_tail(fx).r.result, "conflict");
+	/* Support staff never get a mapping by default. */
+	fake.attach_rc = 0;
+	assert_string_equal(req(fx, SUPPORT, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "denied");
+	assert_int_equal(fake.attach_calls, 1);
+}
+
+static void test_delete_attached_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+
+	make_volume(fx);
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "ok");
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
+				NULL), "conflict");
+	assert_int_equal(fake.erase_calls, 0);
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+}
+
+static void test_delete_undone_without_audit(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+
+	make_volume(fx);
+	break_audit(fx);
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
+				NULL), "internal");
+	mend_audit(fx);
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
+				NULL), "ok");
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), -ENOENT);
+	assert_int_equal(fake.erase_calls, 2);
+}
+
+static void test_erase_failure_keeps_the_volume(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+
+	make_volume(fx);
+	fake.erase_rc = -EIO;
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
+				NULL), "internal");
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	assert_string_equal(audit_tail(fx).r.result, "internal");
+}
+
+static void test_bad_requests_audited(void **state)
+{
+	struct fx *fx = *state;
+	struct last_rec l;
+
+	assert_string_equal(req(fx, OPERATOR, "not json", NULL),
+			    "bad-request");
+	assert_string_equal(req(fx, OPERATOR,
+				"{\"v\":1,\"id\":\"x\",\"verb\":\"volume.explode\",\"args\":{}}",
+				NULL), "unknown-verb");
+	assert_string_equal(req(fx, OPERATOR,
+				"{\"v\":1,\"id\":\"x\",\"verb\":\"tenant.create\",\"args\":{\"tenant\":\"../etc\"}}",
+				NULL), "invalid-argument");
+	l = audit_tail(fx);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.r.result, "invalid-argument");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_tenant_create_audited),
+		T(test_denied_changes_nothing),
+		T(test_audit_failure_undoes_the_change),
+		T(test_attach_detach_recorded),
+		T(test_attach_failure_records_nothing),
+		T(test_delete_attached_refused),
+		T(test_delete_undone_without_audit),
+		T(test_erase_failure_keeps_the_volume),
+		T(test_bad_requests_audited),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
