@@ -59,7 +59,8 @@ first_read() {
 	dd if="$1" of=/dev/null bs=4k count=1 iflag=direct status=none
 }
 
-tenantd -c "$CONF" -d "$ST/tenantd.db" -k "$ST/master.key" -s "$TENANTD_SOCKET" \
+# -v: debug log with the phase times of every attach and request.
+tenantd -v -c "$CONF" -d "$ST/tenantd.db" -k "$ST/master.key" -s "$TENANTD_SOCKET" \
 	2>> "$W/tenantd.log" &
 TD_PID=$!
 on_exit 'kill -TERM $TD_PID 2>/dev/null; wait $TD_PID 2>/dev/null; true'
@@ -120,6 +121,14 @@ t3=$(now_us)
 REQ_MS=$(awk -v n="$REQS" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1000 / n }')
 EXEC_MS=$(awk -v n="$REQS" -v a="$t2" -v b="$t3" 'BEGIN { printf "%.1f", (b - a) / 1000 / n }')
 
+# phase FIELD: median of "FIELD X ms" over the daemon's attach timing lines
+phase() {
+	grep -o "attach timing: .*" "$W/tenantd.log" |
+		grep -o "$1 [0-9.]* ms" | awk '{ print $2 }' | median
+}
+P_LEGS=$(phase legs) P_DEK=$(phase dek) P_DEV=$(phase device) P_LIB=$(phase total)
+P_REQ=$(grep -o 'request timing: volume.attach [^:]*: [0-9.]* ms' "$W/tenantd.log" |
+	awk '{ print $(NF - 1) }' | median)
 A=$(median < "$W/attach.ms")
 AR=$(median < "$W/request.ms")
 O=$(median < "$W/open.ms")
@@ -132,6 +141,10 @@ cat <<EOF
 ==== bench-attach results (N=$N, medians; TCG emulation: compare ratios) ====
   tenantd volume attach + first read   $A ms
     of which the attach request         $AR ms (tenantctl start-up included)
+      in tenantd (request to reply)      $P_REQ ms, of which libdmtenant $P_LIB ms:
+        leg headers checked              $P_LEGS ms
+        DEK from a keyslot               $P_DEK ms
+        table load + resume              $P_DEV ms
   cryptsetup open (LUKS2) + first read $O ms
   ratio cryptsetup / tenantd           ${R}x
   goal: attach at least 10x faster     $GOAL

@@ -51,6 +51,8 @@
 . "$DMT_LIB"
 # shellcheck source=tests/vm/tenant-lib.sh
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
+# shellcheck source=scripts/bench-lib.sh
+. "$DMT_ROOT/scripts/bench-lib.sh"
 
 REPS=${BENCH_REPS:-2} RUNTIME=${BENCH_RUNTIME:-3} RAMP=${BENCH_RAMP:-1}
 RESYNC_MB=${BENCH_RESYNC_MB:-64 256}
@@ -67,23 +69,11 @@ META=2048			# tenant metadata:<sectors>, right before OFF
 DISKS="/dev/ram0 /dev/ram1 /dev/ram2"
 KEYREF=":64:logon:dm-tenant:bench:vol"
 SEQ_QD=4			# queue depth of the 1 MiB jobs
+FIO_SIZE_MB=$DATA_MB
 
 ALL_JOBS="seq-write-1M seq-read-1M rand-write-4k-qd16 rand-read-4k-qd16 rand-write-4k-qd1"
 JOBS=${BENCH_JOBS:-$ALL_JOBS}
-job_args() {
-	case "$1" in
-	seq-read-1M) echo "--rw=read --bs=1M --iodepth=$SEQ_QD" ;;
-	seq-write-1M) echo "--rw=write --bs=1M --iodepth=$SEQ_QD" ;;
-	rand-read-4k-qd1) echo "--rw=randread --bs=4k --iodepth=1" ;;
-	rand-write-4k-qd1) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
-	rand-read-4k-qd16) echo "--rw=randread --bs=4k --iodepth=16" ;;
-	rand-write-4k-qd16) echo "--rw=randwrite --bs=4k --iodepth=16" ;;
-	*) return 1 ;;
-	esac
-}
-job_dir() { case "$1" in *read*) echo read ;; *) echo write ;; esac; }
-job_unit() { case "$1" in *-1M) echo MiB/s ;; *) echo IOPS ;; esac; }
-for j in $JOBS; do job_args "$j" >/dev/null || fail "unknown job '$j' (jobs: $ALL_JOBS)"; done
+check_jobs "$JOBS"
 
 CONTENDERS=(tenant crypt/dmr nowq/dmr nowq/md)
 STACKS=(crypt/dmr nowq/dmr nowq/md)
@@ -192,49 +182,9 @@ dev_down() {
 	esac
 }
 
-# parse_fio JSON DIR -> "MiB/s IOPS lat_p50 lat_p99" (usec, total latency)
-parse_fio() {
-	awk -v d="$2" '
-		{ gsub(/[",]/, "") }
-		/^      [a-z_]+ : [{]$/ { sec = $1; sub_ = "" }
-		/^        [a-z_]+ : [{]$/ { sub_ = $1 }
-		sec == d && $1 == "bw_bytes" { bw = $3 }
-		sec == d && $1 == "iops" { iops = $3 }
-		sec == d && $1 == "50.000000" { p50[sub_] = $3 }
-		sec == d && $1 == "99.000000" { p99[sub_] = $3 }
-		$1 == "error" && $3 != 0 { err = $3 }
-		END {
-			if (err || iops == "" || p99["lat_ns"] == "") exit 1
-			printf "%.1f %.0f %.1f %.1f\n", bw / 1048576, iops,
-				p50["lat_ns"] / 1000, p99["lat_ns"] / 1000
-		}' "$1"
-}
-
-run_fio() {	# run_fio DEV JOB -> see parse_fio
-	local dev=$1 job=$2 args
-	args=$(job_args "$job")
-	# shellcheck disable=SC2086
-	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
-		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
-		--size=${DATA_MB}M --norandommap --randrepeat=1 \
-		--percentile_list=50:99 --lat_percentiles=1 --output-format=json \
-		--output=$OUT/fio.json $args >$OUT/fio.err 2>&1 || {
-		cat $OUT/fio.err $OUT/fio.json >&2
-		fail "fio $job on $dev failed"
-	}
-	parse_fio $OUT/fio.json "$(job_dir "$job")" || {
-		cat $OUT/fio.json >&2
-		fail "cannot parse fio output of $job"
-	}
-}
 
 # --- environment ---------------------------------------------------------------
-echo "=== dm-tenant replication benchmark ==="
-echo "date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "kernel:    $(uname -r)"
-echo "cpus:      $(nproc) x $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-echo "memory:    $(awk '/^MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo)"
-echo "fio:       $(fio --version)"
+bench_env "dm-tenant replication benchmark"
 echo "mdadm:     $( ((HAVE_MD)) && mdadm --version 2>&1 | head -n1 || echo none)"
 echo "dm-tenant: md5 $(md5sum <"$(modinfo -n dm-tenant)" | cut -c1-12)," \
 	"target $(dmsetup targets | awk '$1 == "tenant" { print $2 }')," \
@@ -331,14 +281,6 @@ for mb in $RESYNC_MB; do
 done
 
 # --- report ------------------------------------------------------------------------
-col_of() { [ "$(job_unit "$1")" = IOPS ] && echo 5 || echo 4; }
-
-median() {	# median JOB CONTENDER COL
-	awk -v j="$1" -v c="$2" -v k="$3" '$2 == j && $3 == c { print $k }' $RESULTS |
-		sort -n | awk '{ v[NR] = $1 } END {
-			if (NR == 0) { print "-"; exit }
-			if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # rep_ratios JOB -> per repetition "ratio best-stack", sorted by ratio:
 # tenant over the best stack of the same repetition.
@@ -392,7 +334,7 @@ for job in $JOBS; do
 	echo "$row"
 done
 echo
-echo "Per-repetition figures (rep job contender MiB/s IOPS lat-p50 lat-p99, usec):"
+echo "Per-repetition figures (rep job contender MiB/s IOPS lat-p50 lat-p99 clat-p50 clat-p99, usec):"
 sed 's/^/  /' $RESULTS
 echo
 echo "=== resync (tenant, 3 local legs, options: metadata:$META nosync ${BENCH_TENANT_OPTS:-}; resync_throttle default) ==="

@@ -91,6 +91,47 @@ int __wrap_dmt_dev_info(struct dmt_ctx *ctx, const char *name,
 	return -ENODEV;
 }
 
+/* Legs on fake devices: which volume UUID each one carries. */
+static struct {
+	const char *path, *uuid;
+} fake_legs[4];
+static char fake_erased[4][64];
+static unsigned int fake_nerased;
+static const char *fake_erase_fails;
+
+int __wrap_dmt_leg_read_info(struct dmt_ctx *ctx, const char *path,
+			     struct dmt_leg_info *info);
+int __wrap_dmt_leg_read_info(struct dmt_ctx *ctx, const char *path,
+			     struct dmt_leg_info *info)
+{
+	unsigned int i;
+
+	(void)ctx;
+	for (i = 0; i < 4 && fake_legs[i].path; i++) {
+		if (strcmp(fake_legs[i].path, path))
+			continue;
+		memset(info, 0, sizeof(*info));
+		snprintf(info->uuid, sizeof(info->uuid), "%s",
+			 fake_legs[i].uuid);
+		return 0;
+	}
+	return -EMEDIUMTYPE;
+}
+
+int __wrap_dmt_leg_erase(struct dmt_ctx *ctx, const char *path,
+			 uint32_t flags);
+int __wrap_dmt_leg_erase(struct dmt_ctx *ctx, const char *path,
+			 uint32_t flags)
+{
+	(void)ctx; (void)flags;
+	if (fake_erase_fails && !strcmp(path, fake_erase_fails))
+		return -EIO;
+	assert_true(fake_nerased < 4);
+	snprintf(fake_erased[fake_nerased++], sizeof(fake_erased[0]), "%s",
+		 path);
+	return 0;
+}
+
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx);
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
 {
@@ -114,6 +155,9 @@ static int setup(void **state)
 
 	assert_non_null(fx);
 	memset(&fake, 0, sizeof(fake));
+	memset(fake_legs, 0, sizeof(fake_legs));
+	fake_nerased = 0;
+	fake_erase_fails = NULL;
 	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof(fx->db), "%s/tenantd.db", fx->dir);
@@ -431,6 +475,98 @@ static void test_bad_requests_audited(void **state)
 	assert_string_equal(l.r.result, "invalid-argument");
 }
 
+#define U1 "11111111-1111-4111-8111-111111111111"
+#define U2 "22222222-2222-4222-8222-222222222222"
+
+static int count_intent(const struct td_intent *in, void *arg)
+{
+	(void)in;
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static unsigned int intents(struct fx *fx)
+{
+	unsigned int n = 0;
+
+	assert_int_equal(td_intent_foreach(fx->d.st, count_intent, &n), 0);
+	return n;
+}
+
+static void add_intent(struct fx *fx, const char *uuid, const char *vol,
+		       const char *dev0, const char *dev1)
+{
+	struct td_intent in;
+
+	memset(&in, 0, sizeof(in));
+	strcpy(in.uuid, uuid);
+	strcpy(in.tenant, "acme");
+	strcpy(in.volume, vol);
+	strcpy(in.devices[0], dev0);
+	strcpy(in.devices[1], dev1);
+	in.ndev = 2;
+	assert_int_equal(td_intent_add(fx->d.st, &in), 0);
+}
+
+/* A create tenantd never finished: only legs carrying its UUID go. */
+static void test_interrupted_create_erased(void **state)
+{
+	struct fx *fx = *state;
+	struct last_rec l;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "ok");
+	add_intent(fx, U1, "lost", "/dev/fa", "/dev/fb");
+	fake_legs[0].path = "/dev/fa";
+	fake_legs[0].uuid = U1;		/* formatted, then tenantd died */
+	fake_legs[1].path = "/dev/fb";
+	fake_legs[1].uuid = U2;		/* since reused by another volume */
+	assert_int_equal(intents(fx), 1);
+	td_cleanup_intents(&fx->d);
+	assert_int_equal(fake_nerased, 1);
+	assert_string_equal(fake_erased[0], "/dev/fa");
+	assert_int_equal(intents(fx), 0);
+	l = audit_tail(fx);
+	assert_string_equal(l.r.action, "daemon.create-cleanup");
+	assert_string_equal(l.r.object, "acme/lost");
+	assert_string_equal(l.r.result, "ok");
+	assert_non_null(strstr(l.r.detail, "1 leg(s) erased"));
+}
+
+static void test_recorded_create_untouched(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+
+	make_volume(fx);
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	add_intent(fx, v.uuid, "db", "/dev/fake-leg0", "/dev/fb");
+	fake_legs[0].path = "/dev/fake-leg0";
+	fake_legs[0].uuid = v.uuid;
+	td_cleanup_intents(&fx->d);
+	assert_int_equal(fake_nerased, 0);
+	assert_int_equal(intents(fx), 0);
+}
+
+static void test_cleanup_failure_kept_for_retry(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "ok");
+	add_intent(fx, U1, "lost", "/dev/fa", "/dev/fb");
+	fake_legs[0].path = "/dev/fa";
+	fake_legs[0].uuid = U1;
+	fake_erase_fails = "/dev/fa";
+	td_cleanup_intents(&fx->d);
+	assert_int_equal(intents(fx), 1);
+	assert_string_equal(audit_tail(fx).r.result, "internal");
+	fake_erase_fails = NULL;
+	td_cleanup_intents(&fx->d);
+	assert_int_equal(intents(fx), 0);
+	assert_int_equal(fake_nerased, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +580,9 @@ int main(void)
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),
 		T(test_bad_requests_audited),
+		T(test_interrupted_create_erased),
+		T(test_recorded_create_untouched),
+		T(test_cleanup_failure_kept_for_retry),
 #undef T
 	};
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <dmtenant.h>
@@ -639,6 +640,7 @@ static int dev_in_use(const struct td_volume *v, void *arg)
 
 static enum td_err op_volume_create(struct op *op)
 {
+	struct td_intent intent;
 	const char *tid = td_arg_str(op->req, "tenant");
 	const char *vid = td_arg_str(op->req, "volume");
 	const char *vm = td_arg_str(op->req, "vm");
@@ -752,11 +754,36 @@ static enum td_err op_volume_create(struct op *op)
 	e = op_unwrap(op, &t, false, &kek);
 	if (e)
 		goto out;
+	/*
+	 * The UUID is ours and recorded, with the devices, before the first
+	 * leg is formatted: if tenantd stops before the volume row lands,
+	 * the next start erases exactly the legs carrying this UUID.
+	 */
+	r = dmt_uuid_generate(v->uuid, sizeof(v->uuid));
+	if (r) {
+		e = op_from_errno(op, r, "volume UUID");
+		goto out;
+	}
+	memset(&intent, 0, sizeof(intent));
+	snprintf(intent.uuid, sizeof(intent.uuid), "%s", v->uuid);
+	snprintf(intent.tenant, sizeof(intent.tenant), "%s", v->tenant);
+	snprintf(intent.volume, sizeof(intent.volume), "%s", v->id);
+	for (i = 0; i < n; i++)
+		snprintf(intent.devices[i], sizeof(intent.devices[i]), "%s",
+			 v->legs[i].device);
+	intent.ndev = n;
+	if (td_intent_add(op->d->st, &intent)) {
+		e = op_fail(op, TD_E_INTERNAL, "database: %s",
+			    td_store_err(op->d->st));
+		goto out;
+	}
 	op_to_dmt(v, &dv, dlegs);
-	dv.uuid = NULL;
+	dv.uuid = v->uuid;
 	dv.generation = 1;
 	r = dmt_volume_create(op->d->dmt, &dv, kek, v->uuid, sizeof(v->uuid));
 	if (r) {
+		/* dmt_volume_create() erased what it had formatted. */
+		td_intent_del(op->d->st, intent.uuid);
 		e = op_from_errno(op, r, "formatting the legs");
 		goto out;
 	}
@@ -764,6 +791,8 @@ static enum td_err op_volume_create(struct op *op)
 	if (e)
 		goto out;
 	r = td_volume_insert(op->d->st, v);
+	if (!r)
+		r = td_intent_del(op->d->st, intent.uuid);
 	if (r) {
 		e = op_fail(op, r == -EEXIST ? TD_E_CONFLICT : TD_E_INTERNAL,
 			 "database: %s", td_store_err(op->d->st));
@@ -1390,8 +1419,10 @@ json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
 	struct td_request req;
 	struct op op;
 	json_object *reply;
+	struct timespec t0, t1;
 	enum td_err e;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&op, 0, sizeof(op));
 	op.d = d;
 	op.c = c;
@@ -1407,6 +1438,10 @@ json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
 			op.result = json_object_new_object();
 		reply = finish(&op, e, td_verb_name(req.verb));
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	td_log(LOG_DEBUG, "request timing: %s %s: %.1f ms (audit included)",
+	       req.verb_text, op.object,
+	       (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	td_request_free(&req);
 	return reply;
 }
@@ -1551,4 +1586,82 @@ void td_resume_rotations(struct td_daemon *d)
 	for (i = 0; i < ids.n; i++)
 		resume_one(d, ids.v[i].tenant);
 	free(ids.v);
+}
+
+/* --- startup: creates a stop interrupted ---------------------------------- */
+
+struct intent_list {
+	struct td_intent *v;
+	size_t n;
+};
+
+static int collect_intent(const struct td_intent *in, void *arg)
+{
+	struct intent_list *il = arg;
+	struct td_intent *nv = realloc(il->v, (il->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	il->v = nv;
+	il->v[il->n++] = *in;
+	return 0;
+}
+
+/* Erase the legs of @in that carry its UUID; returns how many. */
+static unsigned int erase_orphans(struct td_daemon *d,
+				  const struct td_intent *in,
+				  unsigned int *failed)
+{
+	struct dmt_leg_info info;
+	unsigned int i, erased = 0;
+
+	for (i = 0; i < in->ndev; i++) {
+		if (dmt_leg_read_info(d->dmt, in->devices[i], &info) ||
+		    strcmp(info.uuid, in->uuid))
+			continue;	/* never formatted, or not ours now */
+		if (dmt_leg_erase(d->dmt, in->devices[i], 0)) {
+			td_log(LOG_ERR, "create cleanup: cannot erase %s (leg of unrecorded volume %s/%s %s)",
+			       in->devices[i], in->tenant, in->volume,
+			       in->uuid);
+			(*failed)++;
+			continue;
+		}
+		erased++;
+	}
+	return erased;
+}
+
+void td_cleanup_intents(struct td_daemon *d)
+{
+	struct intent_list il = { NULL, 0 };
+	struct td_volume v;
+	char obj[112], detail[160];
+	unsigned int erased, failed;
+	size_t i;
+
+	if (td_intent_foreach(d->st, collect_intent, &il))
+		td_log(LOG_ERR, "create cleanup: %s", td_store_err(d->st));
+	for (i = 0; i < il.n; i++) {
+		const struct td_intent *in = &il.v[i];
+
+		snprintf(obj, sizeof(obj), "%s/%s", in->tenant, in->volume);
+		if (td_volume_by_uuid(d->st, in->uuid, &v) == 0) {
+			/* The volume was recorded: nothing to undo. */
+			td_intent_del(d->st, in->uuid);
+			continue;
+		}
+		failed = 0;
+		erased = erase_orphans(d, in, &failed);
+		snprintf(detail, sizeof(detail),
+			 "create of %s started %s never recorded: %u leg(s) erased%s",
+			 in->uuid, in->started, erased,
+			 failed ? ", some NOT (see the log)" : "");
+		td_log(failed ? LOG_ERR : LOG_WARNING, "create cleanup: %s: %s",
+		       obj, detail);
+		td_audit_event(d, "daemon.create-cleanup", obj,
+			       failed ? "internal" : "ok", detail);
+		if (!failed)
+			td_intent_del(d->st, in->uuid);
+	}
+	free(il.v);
 }

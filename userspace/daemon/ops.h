@@ -55,6 +55,8 @@ void td_audit_event(struct td_daemon *d, const char *action,
 void td_audit_startup_check(struct td_daemon *d);
 /* Startup: adopt live TENANT- devices, close records of vanished ones. */
 void td_reconcile(struct td_daemon *d);
+/* Startup: erase the legs of volume creates a stop interrupted. */
+void td_cleanup_intents(struct td_daemon *d);
 /* Startup: finish KEK rotations a crash interrupted. */
 void td_resume_rotations(struct td_daemon *d);
 

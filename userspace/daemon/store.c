@@ -33,6 +33,7 @@ static int write_head_file(struct td_store *st, int64_t seq,
 /*
  * Schema history.  Never edit a released step: append a new one.
  *   1: tenants, volumes, legs, attachments, audit, audit_head
+ *   2: create_intents (legs being formatted, for cleanup after a crash)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -88,6 +89,11 @@ const char *const td_schema_steps[] = {
 	"CREATE TABLE audit_head ("
 	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
 	"  seq INTEGER NOT NULL, hash TEXT NOT NULL);",
+	"CREATE TABLE create_intents ("
+	"  uuid TEXT PRIMARY KEY,"
+	"  tenant TEXT NOT NULL, volume TEXT NOT NULL,"
+	"  devices TEXT NOT NULL,"		/* one path per line */
+	"  started TEXT NOT NULL);",
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
@@ -863,5 +869,79 @@ int td_audit_foreach(struct td_store *st, int64_t after, int64_t limit,
 	sqlite3_finalize(s);
 	if (!ret && rc != SQLITE_DONE)
 		return sql_err(st, "audit");
+	return ret;
+}
+
+/* --- create intents -------------------------------------------------- */
+
+int td_intent_add(struct td_store *st, const struct td_intent *in)
+{
+	char devs[TD_MAX_LEGS * (TD_PATH_MAX + 1) + 1];
+	char now[40];
+	size_t off = 0;
+	sqlite3_stmt *s;
+	unsigned int i;
+
+	devs[0] = '\0';
+	for (i = 0; i < in->ndev; i++) {
+		if (strchr(in->devices[i], '\n'))
+			return -EINVAL;
+		off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s\n",
+					in->devices[i]);
+	}
+	td_now(now, sizeof(now));
+	s = prep(st, "INSERT INTO create_intents (uuid, tenant, volume,"
+		 " devices, started) VALUES (?, ?, ?, ?, ?)");
+	if (!s)
+		return -EIO;
+	bind_text(s, 1, in->uuid);
+	bind_text(s, 2, in->tenant);
+	bind_text(s, 3, in->volume);
+	bind_text(s, 4, devs);
+	bind_text(s, 5, now);
+	return run(st, s, true);
+}
+
+int td_intent_del(struct td_store *st, const char *uuid)
+{
+	sqlite3_stmt *s = prep(st, "DELETE FROM create_intents WHERE uuid = ?");
+
+	if (!s)
+		return -EIO;
+	bind_text(s, 1, uuid);
+	return run(st, s, false);
+}
+
+int td_intent_foreach(struct td_store *st, td_intent_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT uuid, tenant, volume, devices,"
+			       " started FROM create_intents ORDER BY started");
+	char devs[TD_MAX_LEGS * (TD_PATH_MAX + 1) + 1];
+	struct td_intent in;
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *save = NULL, *tok;
+
+		memset(&in, 0, sizeof(in));
+		col_text(s, 0, in.uuid, sizeof(in.uuid));
+		col_text(s, 1, in.tenant, sizeof(in.tenant));
+		col_text(s, 2, in.volume, sizeof(in.volume));
+		col_text(s, 3, devs, sizeof(devs));
+		col_text(s, 4, in.started, sizeof(in.started));
+		for (tok = strtok_r(devs, "\n", &save);
+		     tok && in.ndev < TD_MAX_LEGS;
+		     tok = strtok_r(NULL, "\n", &save))
+			snprintf(in.devices[in.ndev++], TD_PATH_MAX + 1, "%s",
+				 tok);
+		ret = fn(&in, arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sql_err(st, "step");
+	sqlite3_finalize(s);
 	return ret;
 }

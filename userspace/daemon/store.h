@@ -127,6 +127,26 @@ int td_attach_add(struct td_store *st, const char *tenant, const char *vol,
 int td_attach_close(struct td_store *st, const char *tenant, const char *vol,
 		    const char *reason);
 
+/*
+ * Create intents: the legs of a volume being formatted, recorded (and
+ * committed) before the first leg is touched and deleted in the transaction
+ * that records the volume.  One left at start means tenantd stopped in
+ * between: its legs carry a volume the database does not know.
+ */
+struct td_intent {
+	char uuid[TD_UUID_LEN];
+	char tenant[TD_ID_MAX + 1];
+	char volume[TD_ID_MAX + 1];
+	char devices[TD_MAX_LEGS][TD_PATH_MAX + 1];
+	unsigned int ndev;
+	char started[40];
+};
+
+int td_intent_add(struct td_store *st, const struct td_intent *in);
+int td_intent_del(struct td_store *st, const char *uuid);
+typedef int (*td_intent_fn)(const struct td_intent *in, void *arg);
+int td_intent_foreach(struct td_store *st, td_intent_fn fn, void *arg);
+
 /* Audit: append seals the record (seq, prev, hash) in one transaction. */
 int td_audit_append(struct td_store *st, struct td_audit_rec *r);
 typedef int (*td_audit_fn)(const struct td_audit_rec *r, void *arg);

@@ -422,6 +422,7 @@ int main(int argc, char **argv)
 	td_audit_startup_check(&d);
 	td_audit_event(&d, "daemon.start", "", "ok", config);
 	td_reconcile(&d);
+	td_cleanup_intents(&d);
 	td_resume_rotations(&d);
 
 	sigemptyset(&mask);
