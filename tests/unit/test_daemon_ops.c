@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -132,6 +134,55 @@ int __wrap_dmt_leg_erase(struct dmt_ctx *ctx, const char *path,
 	return 0;
 }
 
+/* "/dev/fake-<c>" are block devices (minor = c) to the handlers. */
+int __real_stat(const char *path, struct stat *sb);
+int __wrap_stat(const char *path, struct stat *sb);
+int __wrap_stat(const char *path, struct stat *sb)
+{
+	if (strncmp(path, "/dev/fake-", 10))
+		return __real_stat(path, sb);
+	memset(sb, 0, sizeof(*sb));
+	sb->st_mode = S_IFBLK | 0600;
+	sb->st_rdev = makedev(250, (unsigned char)path[10]);
+	return 0;
+}
+
+static struct {
+	int rc;
+	unsigned int calls;
+	char uuid[64];
+	unsigned int intents_during;	/* create intents seen while formatting */
+} fake_create;
+static struct td_store *fake_store;
+
+static int count_intent(const struct td_intent *in, void *arg);
+
+int __wrap_dmt_volume_create(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			     const struct dmt_key *kek, char *uuid,
+			     size_t uuid_size);
+int __wrap_dmt_volume_create(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			     const struct dmt_key *kek, char *uuid,
+			     size_t uuid_size)
+{
+	(void)ctx;
+	assert_non_null(kek);
+	fake_create.calls++;
+	/* tenantd names the UUID (it recorded it in the intent first). */
+	assert_non_null(vol->uuid);
+	assert_int_equal(strlen(vol->uuid), 36);
+	snprintf(fake_create.uuid, sizeof(fake_create.uuid), "%s", vol->uuid);
+	fake_create.intents_during = 0;
+	assert_int_equal(td_intent_foreach(fake_store, count_intent,
+					   &fake_create.intents_during), 0);
+	if (fake_create.rc)
+		return fake_create.rc;
+	/* As the library does: clear the output, then copy vol->uuid (so a
+	 * caller passing one buffer as both gets an empty UUID). */
+	memset(uuid, 0, uuid_size);
+	memmove(uuid, vol->uuid, strnlen(vol->uuid, uuid_size - 1));
+	return 0;
+}
+
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx);
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
 {
@@ -158,6 +209,7 @@ static int setup(void **state)
 	memset(fake_legs, 0, sizeof(fake_legs));
 	fake_nerased = 0;
 	fake_erase_fails = NULL;
+	memset(&fake_create, 0, sizeof(fake_create));
 	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
 	snprintf(fx->db, sizeof(fx->db), "%s/tenantd.db", fx->dir);
@@ -169,6 +221,7 @@ static int setup(void **state)
 	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
 	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &fx->d.master), 0);
 	fx->d.dev_dir = fx->dir;
+	fake_store = fx->d.st;
 	*state = fx;
 	return 0;
 }
@@ -567,6 +620,77 @@ static void test_cleanup_failure_kept_for_retry(void **state)
 	assert_int_equal(fake_nerased, 1);
 }
 
+#define VOL_CREATE(v, legs) \
+	"{\"v\":1,\"id\":\"r3\",\"verb\":\"volume.create\"," \
+	"\"args\":{\"tenant\":\"acme\",\"volume\":\"" v "\"," \
+	"\"legs\":[" legs "]}}"
+#define LEG(c, d) "{\"class\":\"" c "\",\"device\":\"" d "\"}"
+
+static void test_volume_create(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+	json_object *res = NULL, *o;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "ok");
+	assert_string_equal(req(fx, OPERATOR, VOL_CREATE("db",
+				LEG("local", "/dev/fake-a") ","
+				LEG("zone", "/dev/fake-b")), &res), "ok");
+	assert_int_equal(fake_create.calls, 1);
+	assert_int_equal(fake_create.intents_during, 1);
+	assert_int_equal(intents(fx), 0);
+	assert_true(json_object_object_get_ex(res, "uuid", &o));
+	assert_string_equal(json_object_get_string(o), fake_create.uuid);
+	json_object_put(res);
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	assert_string_equal(v.uuid, fake_create.uuid);
+	assert_int_equal(v.nlegs, 2);
+	assert_string_equal(v.legs[1].cls, "zone");
+	assert_string_equal(audit_tail(fx).r.action, "volume.create");
+
+	/* A leg already in use, the same device twice: refused untouched. */
+	assert_string_equal(req(fx, OPERATOR, VOL_CREATE("db2",
+				LEG("local", "/dev/fake-a")), NULL),
+			    "conflict");
+	assert_string_equal(req(fx, OPERATOR, VOL_CREATE("db3",
+				LEG("local", "/dev/fake-c") ","
+				LEG("local", "/dev/fake-c")), NULL),
+			    "invalid-argument");
+	assert_int_equal(fake_create.calls, 1);
+}
+
+static void test_volume_create_failures(void **state)
+{
+	struct fx *fx = *state;
+	struct td_volume v;
+
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "ok");
+	/* Formatting fails: nothing recorded, no intent left. */
+	fake_create.rc = -EIO;
+	assert_string_equal(req(fx, OPERATOR, VOL_CREATE("db",
+				LEG("local", "/dev/fake-a")), NULL),
+			    "internal");
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), -ENOENT);
+	assert_int_equal(intents(fx), 0);
+	/* The audit record fails: the volume row goes, the intent stays for
+	 * the next start to erase the formatted legs. */
+	fake_create.rc = 0;
+	break_audit(fx);
+	assert_string_equal(req(fx, OPERATOR, VOL_CREATE("db",
+				LEG("local", "/dev/fake-a")), NULL),
+			    "internal");
+	mend_audit(fx);
+	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), -ENOENT);
+	assert_int_equal(intents(fx), 1);
+	fake_legs[0].path = "/dev/fake-a";
+	fake_legs[0].uuid = fake_create.uuid;
+	td_cleanup_intents(&fx->d);
+	assert_int_equal(fake_nerased, 1);
+	assert_int_equal(intents(fx), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +704,8 @@ int main(void)
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),
 		T(test_bad_requests_audited),
+		T(test_volume_create),
+		T(test_volume_create_failures),
 		T(test_interrupted_create_erased),
 		T(test_recorded_create_untouched),
 		T(test_cleanup_failure_kept_for_retry),

@@ -42,7 +42,7 @@ test_daemon_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 comma := ,
 TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 			dmt_dev_info dmt_ctx_last_error dmt_leg_read_info \
-			dmt_leg_erase
+			dmt_leg_erase dmt_volume_create stat
 test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
 	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
 

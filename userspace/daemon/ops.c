@@ -778,7 +778,7 @@ static enum td_err op_volume_create(struct op *op)
 		goto out;
 	}
 	op_to_dmt(v, &dv, dlegs);
-	dv.uuid = v->uuid;
+	dv.uuid = intent.uuid;	/* not v->uuid: the output buffer */
 	dv.generation = 1;
 	r = dmt_volume_create(op->d->dmt, &dv, kek, v->uuid, sizeof(v->uuid));
 	if (r) {
