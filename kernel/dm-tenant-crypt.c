@@ -18,10 +18,24 @@
 
 #include <linux/key.h>
 #include <linux/key-type.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <keys/user-type.h>
 
 #include "dm-tenant.h"
+
+/*
+ * Writes up to this size are encrypted inline, in the submitter's context:
+ * no thread hand-off, the lowest latency at low queue depth.  Larger ones
+ * go to an unbound workqueue, so that several large writes in flight are
+ * encrypted on several CPUs at once, as dm-crypt's kcryptd does.  0: every
+ * write inline.
+ */
+static unsigned int write_inline_max = 64 << 10;
+module_param(write_inline_max, uint, 0644);
+MODULE_PARM_DESC(write_inline_max,
+		 "largest write (bytes) encrypted inline; larger ones go to a workqueue (0: all inline)");
 
 static inline struct tenant_req *tenant_embedded_req(struct tenant_io *io)
 {
@@ -172,12 +186,18 @@ int tenant_crypt_init(struct tenant_c *tc)
 				 WQ_CPU_INTENSIVE, 0);
 	if (!tc->wq)
 		return -ENOMEM;
+	tc->write_wq = alloc_workqueue("kdmtenantd_wr", WQ_MEM_RECLAIM |
+				       WQ_UNBOUND | WQ_CPU_INTENSIVE, 0);
+	if (!tc->write_wq)
+		return -ENOMEM;
 	return 0;
 }
 
 /* Safe on a partly initialised target. */
 void tenant_crypt_exit(struct tenant_c *tc)
 {
+	if (tc->write_wq)
+		destroy_workqueue(tc->write_wq);
 	if (tc->wq)
 		destroy_workqueue(tc->wq);
 	mempool_exit(&tc->req_pool);
@@ -620,8 +640,16 @@ fail:
 	bio_endio(bio);
 }
 
+static void tenant_write_work(struct work_struct *work)
+{
+	struct tenant_io *io = container_of(work, struct tenant_io, work);
+
+	tenant_write_continue(io->tc, io);
+}
+
 int tenant_map_write(struct tenant_c *tc, struct bio *bio)
 {
+	unsigned int inline_max = READ_ONCE(write_inline_max);
 	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
 
 	/* Bounce bios are built from single pages: at most BIO_MAX_VECS. */
@@ -638,6 +666,11 @@ int tenant_map_write(struct tenant_c *tc, struct bio *bio)
 			tenant_defer_write(tc, bio);
 			return DM_MAPIO_SUBMITTED;
 		}
+	}
+	if (inline_max && bio->bi_iter.bi_size > inline_max) {
+		INIT_WORK(&io->work, tenant_write_work);
+		queue_work(tc->write_wq, &io->work);
+		return DM_MAPIO_SUBMITTED;
 	}
 	tenant_write_continue(tc, io);
 	return DM_MAPIO_SUBMITTED;

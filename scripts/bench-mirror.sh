@@ -24,7 +24,10 @@
 #
 # Contenders (each on /dev/ram0..2, data at sector 2048 of every disk):
 #   tenant      3 local legs, metadata:2048 (superblock + write-intent
-#               bitmap on every leg), nosync
+#               bitmap on every leg), nosync; writes over 64 KiB encrypted
+#               on an unbound workqueue (module default)
+#   tenant/inl  the same with write_inline_max=0: every write encrypted
+#               inline in the submitter (shows what the workqueue buys)
 #   crypt/dmr   dm-crypt (default flags) on dm-mirror: core log, nosync,
 #               handle_errors, region 1024 sectors (= tenant's region)
 #   nowq/dmr    the same, dm-crypt with no_read_workqueue no_write_workqueue
@@ -75,7 +78,7 @@ ALL_JOBS="seq-write-1M seq-read-1M rand-write-4k-qd16 rand-read-4k-qd16 rand-wri
 JOBS=${BENCH_JOBS:-$ALL_JOBS}
 check_jobs "$JOBS"
 
-CONTENDERS=(tenant crypt/dmr nowq/dmr nowq/md)
+CONTENDERS=(tenant tenant/inl crypt/dmr nowq/dmr nowq/md)
 STACKS=(crypt/dmr nowq/dmr nowq/md)
 NAME=bm				# top device
 MNAME=bm-mirror			# dm-mirror under dm-crypt
@@ -91,12 +94,15 @@ need_module dm-mod
 need_module dm-crypt
 need_module dm-mirror
 tenant_setup
+INLINE_PARAM=/sys/module/dm_tenant/parameters/write_inline_max
+[ -w "$INLINE_PARAM" ] || fail "dm-tenant has no write_inline_max parameter"
+INLINE_DEFAULT=$(cat "$INLINE_PARAM")
 require_cmd fio
 HAVE_MD=1
 if ! modprobe raid1 2>/dev/null || ! command -v mdadm >/dev/null 2>&1; then
 	HAVE_MD=0
 	info "md raid1 or mdadm missing: the nowq/md contender is skipped"
-	CONTENDERS=(tenant crypt/dmr nowq/dmr)
+	CONTENDERS=(tenant tenant/inl crypt/dmr nowq/dmr)
 	STACKS=(crypt/dmr nowq/dmr)
 fi
 mkdir -p /run/mdadm
@@ -161,7 +167,10 @@ md_down() {
 dev_up() {	# dev_up CONTENDER -> prints the device to benchmark
 	wipe_meta
 	case "$1" in
-	tenant) dmsetup create $NAME --table "$(tenant_tbl $SECTORS)" >&2 ;;
+	tenant|tenant/inl)
+		echo "$([ "$1" = tenant/inl ] && echo 0 || echo "$INLINE_DEFAULT")" \
+			>"$INLINE_PARAM" || fail "cannot set write_inline_max"
+		dmsetup create $NAME --table "$(tenant_tbl $SECTORS)" >&2 ;;
 	crypt/dmr|nowq/dmr)
 		dmsetup create $MNAME --table "$(mirror_tbl)" >&2 ||
 			fail "dmsetup create $MNAME failed"
@@ -176,6 +185,7 @@ dev_up() {	# dev_up CONTENDER -> prints the device to benchmark
 
 dev_down() {
 	dmsetup remove --retry $NAME || fail "dmsetup remove ($1) failed"
+	echo "$INLINE_DEFAULT" >"$INLINE_PARAM"
 	case "$1" in
 	*/dmr) dmsetup remove --retry $MNAME || fail "dmsetup remove $MNAME failed" ;;
 	*/md) md_down ;;
