@@ -390,6 +390,21 @@ void td_access_startup(struct td_daemon *d)
 
 /* --- verbs --------------------------------------------------------------- */
 
+enum td_err op_access_check_free(struct op *op, const struct td_volume *v)
+{
+	struct td_grant g;
+	char until[32];
+
+	if (td_grant_active(op->d->st, v->tenant, v->id, &g))
+		return TD_OK;
+	td_time_fmt(g.expires, until, sizeof(until));
+	op_hint(op, "wait until %s, or a tenant admin ends it: 'tenantctl access revoke %" PRId64 "'",
+		until, g.id);
+	return op_fail(op, TD_E_CONFLICT,
+		       "%s/%s is mapped for uid %" PRId64 " by access grant %" PRId64,
+		       v->tenant, v->id, g.requester, g.id);
+}
+
 /*
  * Load the grant named by "id", apply the clock to it, and authorise the
  * verb on its tenant.  Callers who may not act on the grant's tenant are

@@ -982,6 +982,9 @@ static enum td_err op_volume_attach(struct op *op)
 			    "%s/%s is already attached as %s for VM '%s'",
 			    v.tenant, v.id, v.device, v.att_vm);
 	}
+	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
+	if (e)
+		return e;
 	e = op_load_tenant(op, v.tenant, &t);
 	if (e)
 		return e;
@@ -1083,6 +1086,9 @@ static enum td_err op_volume_delete(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
 			    v.id);
 	}
+	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
+	if (e)
+		return e;
 	r = erase_vol(&v, op);
 	if (r)
 		return op->msg[0] ? TD_E_INTERNAL :
