@@ -175,18 +175,23 @@ static int teardown(struct td_daemon *d, const struct td_grant *g, char *note,
 			 strerror(-r));
 		return r;
 	}
-	if (dmt_dev_info(d->dmt, g->dm_name, &info) == 0) {
+	if (dmt_dev_info(d->dmt, g->dm_name, &info) == 0)
 		fmt_to(note, len,
 			 "%.52s suspended, key wiped, error table; removed at last close",
 			 g->dm_name);
-	} else {
+	else
 		fmt_to(note, len, "%.60s suspended, key wiped, removed",
 			 g->dm_name);
-		/* Without udev libdevmapper may leave the node behind. */
-		snprintf(path, sizeof(path), "%s/mapper/%s", d->dev_dir,
-			 g->dm_name);
-		unlink(path);
-	}
+	/*
+	 * No new open through the name from now on.  After a deferred
+	 * remove nobody else deletes this node (no udev), and a stale node
+	 * owned by the requester would open whatever device reuses the
+	 * minor.  Open descriptors keep working (and failing) as they are.
+	 */
+	snprintf(path, sizeof(path), "%s/mapper/%s", d->dev_dir, g->dm_name);
+	if (unlink(path) && errno != ENOENT)
+		td_log(LOG_ERR, "access: cannot remove %s: %s", path,
+		       strerror(errno));
 	return 0;
 }
 
