@@ -30,7 +30,7 @@ out=$(support tenantctl access request --tenant initech --volume web \
 	--duration 20 2>&1) || fail "access request: $out"
 printf '%s\n' "$out" | sed 's/^/      /'
 GID=$(printf '%s\n' "$out" | sed -n 's/^access request \([0-9]*\):.*/\1/p')
-echo "    Nobody approves their own request, whatever other role they hold:"
+echo "    Support cannot approve it (nor could the requester's uid if it also were a tenant admin):"
 refused_with 3 support tenantctl access approve "$GID"
 echo "    Nor may they open it before a tenant admin said yes:"
 refused_with 5 support tenantctl access open "$GID"
