@@ -46,6 +46,9 @@ test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
 			   $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/proto.c \
 			   $(TENANTD_DIR)/roles.c
 test_daemon_access_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+# the access.* handlers in-process with --no-dm (real store, real library)
+test_daemon_access_ops_SRCS := $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+test_daemon_access_ops_LDLIBS := $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the
