@@ -164,6 +164,8 @@ sleep 1
 dev_exists && fail "$JIT still there after its last user left"
 [ -e "/dev/mapper/$JIT" ] && fail "stale node /dev/mapper/$JIT left behind"
 grep -q "dm-tenant:acme:vol1" /proc/keys && fail "the volume key is still in a kernel keyring"
+dmesg | sed -n '/dmt-mark: revoke with fio running/,$p' | grep -q 'tenant: acme/vol1: key wiped' ||
+	fail "the target did not report its key wiped after the revoke"
 want_state "$G2" revoked
 refused 5 1002 access open "$G2"		# open after revoke
 refused 5 1002 access close "$G2"
