@@ -241,6 +241,7 @@ fi
 echo "    The key exists nowhere on this host any more, and the disk holds only ciphertext."
 # Later acts, one sourced file each (scripts/demo-<name>.sh).
 # -- act: access (issue 6) --
+. "$DMT_ROOT/scripts/demo-access.sh" || fail "demo act scripts/demo-access.sh failed"
 # -- act: wipe (issue 7) --
 # -- act: udev (issue 8) --
 # -- act: remote (issue 4) --

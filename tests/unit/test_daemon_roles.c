@@ -60,7 +60,7 @@ static const uid_t uids[NCALLERS] = { 0, 1001, 1005, 1003, 1002, 4242 };
  *   own   acme volume assigned to vm1 (hv's VM, ta's tenant)
  *   other globex volume assigned to vm3 (hv2's VM)
  *   none  no object (list verbs / "may call at all")
- * Letters: O operator, H hypervisor, T tenant-admin, - denied.
+ * Letters: O operator, H hypervisor, T tenant-admin, S support, - denied.
  */
 static const struct {
 	enum td_verb verb;
@@ -81,6 +81,14 @@ static const struct {
 	{ TD_V_LEG_RECOVER,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_EXPORT,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_VERIFY,	  "O-----", "O-----", "O-----" },
+	/* -- access (issue 6) -- */
+	{ TD_V_ACCESS_REQUEST,	  "----S-", "----S-", "----S-" },
+	{ TD_V_ACCESS_APPROVE,	  "---T--", "------", "---T--" },
+	{ TD_V_ACCESS_DENY,	  "---T--", "------", "---T--" },
+	{ TD_V_ACCESS_OPEN,	  "----S-", "----S-", "----S-" },
+	{ TD_V_ACCESS_CLOSE,	  "----S-", "----S-", "----S-" },
+	{ TD_V_ACCESS_REVOKE,	  "O--T--", "O-----", "O--T--" },
+	{ TD_V_ACCESS_LIST,	  "O--TS-", "O---S-", "O--TS-" },
 };
 
 static char letter(enum td_role r)

@@ -10,6 +10,7 @@ TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 		      userspace/daemon/auditchain.c
 # Feature verbs (tc-*.c), one line each.
 # -- access (issue 6) --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-access.c
 # -- wipe (issue 7) --
 # -- udev (issue 8) --
 # -- remote (issue 4) --
@@ -26,3 +27,6 @@ $(USERSPACE_BIN)/tenantctl: $(TENANTCTL_SRCS) $(TENANTCTL_HDRS)
 
 test_cli_args_SRCS := $(TENANTCTL_LIB_SRCS)
 test_cli_args_LDLIBS := -ljson-c -lcrypto
+# -- access (issue 6) --
+test_cli_access_SRCS := $(TENANTCTL_LIB_SRCS)
+test_cli_access_LDLIBS := -ljson-c -lcrypto

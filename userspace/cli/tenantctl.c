@@ -30,7 +30,7 @@
 #define EXIT_INVALID	8
 
 const char *opt_socket = TD_DEFAULT_SOCKET;
-static bool opt_json;
+bool opt_json;
 unsigned int opt_timeout = 600;
 
 static int usage_err(const struct tc_verb *v, const char *fmt, ...)
@@ -853,6 +853,27 @@ const struct tc_verb tc_verbs[] = {
 	  "verify the live chain (via tenantd) or an exported file offline",
 	  v_audit_verify },
 	/* -- access (issue 6) -- */
+	{ "access", "request",
+	  "--tenant TENANT --volume VOLUME --reason TEXT --duration D[s|m|h] [--mode ro|rw]",
+	  "ask for just-in-time access to a volume (support)", tc_access_request },
+	{ "access", "approve", "ID [--mode ro|rw] [--note TEXT]",
+	  "approve a pending request, optionally only ro (tenant admin, not the requester)",
+	  tc_access_decide },
+	{ "access", "deny", "ID [--note TEXT]",
+	  "deny a pending request (tenant admin, not the requester)",
+	  tc_access_decide },
+	{ "access", "open", "ID [--mode ro|rw]",
+	  "map an approved grant for yourself, node owned by you (the requester)",
+	  tc_access_open },
+	{ "access", "close", "ID",
+	  "end your grant early: mapping removed, key wiped (the requester)",
+	  tc_access_end },
+	{ "access", "revoke", "ID [--note TEXT]",
+	  "end a grant now, even with I/O in flight (tenant admin, operator)",
+	  tc_access_end },
+	{ "access", "list", "[--tenant TENANT] [--all]",
+	  "list open requests and grants (--all: also ended ones)",
+	  tc_access_list },
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
@@ -939,7 +960,7 @@ int tc_main(int argc, char **argv)
 			fprintf(stderr, "\n");
 			return EXIT_USAGE;
 		}
-		return usage_err(NULL, "unknown object '%s' (tenant, volume, leg, audit)",
+		return usage_err(NULL, "unknown object '%s' (tenant, volume, leg, audit, access)",
 				 argv[i]);
 	}
 	argc -= i + 2;

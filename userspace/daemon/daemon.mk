@@ -15,6 +15,7 @@ TENANTD_CORE := $(addprefix $(TENANTD_DIR)/,proto.c roles.c store.c \
 TENANTD_OPS := $(TENANTD_DIR)/ops.c
 # Feature handlers (ops-*.c), one line each.
 # -- access (issue 6) --
+TENANTD_OPS += $(TENANTD_DIR)/ops-access.c $(TENANTD_DIR)/access.c
 # -- wipe (issue 7) --
 # -- udev (issue 8) --
 # -- remote (issue 4) --
@@ -45,6 +46,14 @@ TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 			dmt_leg_erase dmt_volume_create stat
 test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
 	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
+# -- access (issue 6) -- the grant state machine and table
+test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
+			   $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/proto.c \
+			   $(TENANTD_DIR)/roles.c
+test_daemon_access_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+# the access.* handlers in-process with --no-dm (real store, real library)
+test_daemon_access_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+test_daemon_access_ops_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the

@@ -87,6 +87,15 @@ int op_collect_vols(struct td_store *st, const char *tenant,
  * its marker line) so parallel work merges cleanly.
  */
 /* -- ops-access.c (just-in-time access) -- */
+enum td_err op_access_request(struct op *op);
+enum td_err op_access_decide(struct op *op);	/* approve, deny */
+enum td_err op_access_open(struct op *op);
+enum td_err op_access_end(struct op *op);	/* close, revoke */
+enum td_err op_access_list(struct op *op);
+/* A grant's mapping ("jit+..."): reconcile leaves it to ops-access.c. */
+bool td_access_is_grant_dev(const char *dm_name);
+/* TD_E_CONFLICT if an active access grant holds the volume's legs. */
+enum td_err op_access_check_free(struct op *op, const struct td_volume *v);
 /* -- ops-wipe.c (destruction and export) -- */
 /* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
 /* -- ops-remote.c (remote legs) -- */

@@ -1033,6 +1033,9 @@ static enum td_err op_volume_attach(struct op *op)
 			    "%s/%s is already attached as %s for VM '%s'",
 			    v.tenant, v.id, v.device, v.att_vm);
 	}
+	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
+	if (e)
+		return e;
 	e = op_load_tenant(op, v.tenant, &t);
 	if (e)
 		return e;
@@ -1136,7 +1139,9 @@ static enum td_err op_volume_delete(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
 			    v.id);
 	}
-	e = op_tx_begin(op);
+	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
+	if (!e)
+		e = op_tx_begin(op);
 	if (e)
 		return e;
 	r = erase_vol(&v, op);
@@ -1359,6 +1364,13 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_AUDIT_EXPORT]	= op_audit_export,
 	[TD_V_AUDIT_VERIFY]	= op_audit_verify,
 	/* -- access (issue 6) -- */
+	[TD_V_ACCESS_REQUEST]	= op_access_request,
+	[TD_V_ACCESS_APPROVE]	= op_access_decide,
+	[TD_V_ACCESS_DENY]	= op_access_decide,
+	[TD_V_ACCESS_OPEN]	= op_access_open,
+	[TD_V_ACCESS_CLOSE]	= op_access_end,
+	[TD_V_ACCESS_REVOKE]	= op_access_end,
+	[TD_V_ACCESS_LIST]	= op_access_list,
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
@@ -1473,6 +1485,9 @@ static int recon_dev(const struct dmt_dev_info *info, void *arg)
 	struct stat sb;
 	int64_t owner = -1;
 
+	/* -- access (issue 6) -- grant mappings: td_access_startup() */
+	if (td_access_is_grant_dev(info->name))
+		return 0;
 	if (td_volume_by_uuid(rc->d->st, info->volume_uuid, &v)) {
 		td_log(LOG_WARNING,
 		       "reconcile: %s (TENANT-%s) is not in the database; left alone",

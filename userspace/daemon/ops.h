@@ -7,6 +7,7 @@
 #define TD_OPS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 
@@ -59,5 +60,11 @@ void td_reconcile(struct td_daemon *d);
 void td_cleanup_intents(struct td_daemon *d);
 /* Startup: finish KEK rotations a crash interrupted. */
 void td_resume_rotations(struct td_daemon *d);
+/* -- access (issue 6) -- */
+/* Startup: close grants that expired while tenantd was down; remove grant
+ * mappings no active grant holds (ops-access.c). */
+void td_access_startup(struct td_daemon *d);
+/* Poll loop: end what is due; ms until the next deadline, -1 if none. */
+int64_t td_access_tick(struct td_daemon *d);
 
 #endif /* TD_OPS_H */

@@ -83,6 +83,24 @@ static const struct td_arg_spec a_audit_export[] = {
 	{ "after", TD_ARG_UINT, false }, { "limit", TD_ARG_UINT, false },
 	A_END };
 
+/* -- access (issue 6) -- */
+#define A_GRANT		{ "id", TD_ARG_UINT, true }
+static const struct td_arg_spec a_access_request[] = {
+	A_TENANT, A_VOLUME, { "reason", TD_ARG_TEXT, true },
+	{ "duration", TD_ARG_UINT, true }, { "mode", TD_ARG_MODE, false },
+	A_END };
+static const struct td_arg_spec a_access_approve[] = {
+	A_GRANT, { "mode", TD_ARG_MODE, false },
+	{ "note", TD_ARG_TEXT, false }, A_END };
+static const struct td_arg_spec a_access_note[] = {
+	A_GRANT, { "note", TD_ARG_TEXT, false }, A_END };
+static const struct td_arg_spec a_access_open[] = {
+	A_GRANT, { "mode", TD_ARG_MODE, false }, A_END };
+static const struct td_arg_spec a_access_close[] = { A_GRANT, A_END };
+static const struct td_arg_spec a_access_list[] = {
+	{ "tenant", TD_ARG_ID, false }, { "all", TD_ARG_BOOL, false },
+	A_END };
+
 static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "tenant.create", TD_V_TENANT_CREATE, true, a_tenant },
 	{ "tenant.list", TD_V_TENANT_LIST, false, a_none },
@@ -100,6 +118,13 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "audit.export", TD_V_AUDIT_EXPORT, false, a_audit_export },
 	{ "audit.verify", TD_V_AUDIT_VERIFY, false, a_none },
 	/* -- access (issue 6) -- */
+	{ "access.request", TD_V_ACCESS_REQUEST, true, a_access_request },
+	{ "access.approve", TD_V_ACCESS_APPROVE, true, a_access_approve },
+	{ "access.deny", TD_V_ACCESS_DENY, true, a_access_note },
+	{ "access.open", TD_V_ACCESS_OPEN, true, a_access_open },
+	{ "access.close", TD_V_ACCESS_CLOSE, true, a_access_close },
+	{ "access.revoke", TD_V_ACCESS_REVOKE, true, a_access_note },
+	{ "access.list", TD_V_ACCESS_LIST, false, a_access_list },
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
@@ -180,6 +205,22 @@ static bool valid_path(const char *s)
 			return false;
 	if (strstr(s, "/../") || (n >= 3 && !strcmp(s + n - 3, "/..")))
 		return false;
+	return true;
+}
+
+/* -- access (issue 6) -- */
+bool td_valid_text(const char *s)
+{
+	size_t i, n;
+
+	if (!s)
+		return false;
+	n = strlen(s);
+	if (n < 1 || n > TD_TEXT_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f)
+			return false;
 	return true;
 }
 
@@ -326,6 +367,21 @@ static enum td_err check_arg(const struct td_arg_spec *a, json_object *v,
 		break;
 	case TD_ARG_LEGS:
 		return check_legs(v, a->name, msg, msglen);
+	/* -- access (issue 6) -- */
+	case TD_ARG_TEXT:
+		if (!json_object_is_type(v, json_type_string) ||
+		    !td_valid_text(json_object_get_string(v)))
+			FAIL(TD_E_INVALID_ARGUMENT,
+			     "argument '%s' must be 1-%d printable ASCII characters",
+			     a->name, TD_TEXT_MAX);
+		break;
+	case TD_ARG_MODE:
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(json_object_get_string(v), "ro") &&
+		     strcmp(json_object_get_string(v), "rw")))
+			FAIL(TD_E_INVALID_ARGUMENT,
+			     "argument '%s' must be ro or rw", a->name);
+		break;
 	}
 	return TD_OK;
 }

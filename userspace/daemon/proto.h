@@ -20,6 +20,7 @@
 #define TD_VM_MAX		64	/* VM names */
 #define TD_PATH_MAX		256	/* leg device paths */
 #define TD_MAX_LEGS		8
+#define TD_TEXT_MAX		120	/* free text: access reasons, notes */
 
 #define TD_DEFAULT_SOCKET	"/run/tenantd/tenantd.sock"
 #define TD_DEFAULT_CONFIG	"/etc/dm-tenant/tenantd.conf"
@@ -62,6 +63,13 @@ enum td_verb {
 	TD_V_AUDIT_EXPORT,
 	TD_V_AUDIT_VERIFY,
 	/* -- access (issue 6) -- */
+	TD_V_ACCESS_REQUEST,
+	TD_V_ACCESS_APPROVE,
+	TD_V_ACCESS_DENY,
+	TD_V_ACCESS_OPEN,
+	TD_V_ACCESS_CLOSE,
+	TD_V_ACCESS_REVOKE,
+	TD_V_ACCESS_LIST,
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
@@ -76,6 +84,9 @@ enum td_arg_kind {
 	TD_ARG_PRESET,	/* "lrs", "zrs", "grs" */
 	TD_ARG_DEVICES,	/* array of 1..TD_MAX_LEGS absolute paths */
 	TD_ARG_LEGS,	/* array of 1..TD_MAX_LEGS {class, device[, offset]} */
+	/* -- access (issue 6) -- */
+	TD_ARG_TEXT,	/* string, 1..TD_TEXT_MAX printable ASCII (reasons) */
+	TD_ARG_MODE,	/* "ro" or "rw" */
 };
 
 struct td_arg_spec {
@@ -124,6 +135,8 @@ json_object *td_arg(const struct td_request *req, const char *name);
 bool td_valid_id(const char *s);
 bool td_valid_vm(const char *s);
 bool td_valid_class(const char *s);
+/* -- access (issue 6) -- */
+bool td_valid_text(const char *s);	/* TD_ARG_TEXT */
 
 /* Redundancy presets (Documentation/tenantd.md). */
 struct td_preset {

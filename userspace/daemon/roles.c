@@ -55,6 +55,16 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_AUDIT_EXPORT]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_AUDIT_VERIFY]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	/* -- access (issue 6) -- */
+	[TD_V_ACCESS_REQUEST]	= { [TD_ROLE_SUPPORT] = R_ANY },
+	[TD_V_ACCESS_APPROVE]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	[TD_V_ACCESS_DENY]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	[TD_V_ACCESS_OPEN]	= { [TD_ROLE_SUPPORT] = R_ANY },
+	[TD_V_ACCESS_CLOSE]	= { [TD_ROLE_SUPPORT] = R_ANY },
+	[TD_V_ACCESS_REVOKE]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	[TD_V_ACCESS_LIST]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
+				    [TD_ROLE_SUPPORT] = R_ANY },
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
@@ -283,7 +293,9 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		if (!strcmp(word, "socket") || !strcmp(word, "database") ||
 		    !strcmp(word, "master-key") ||
 		    !strcmp(word, "socket-mode") ||
-		    !strcmp(word, "timeout-ms")) {
+		    !strcmp(word, "timeout-ms") ||
+		    !strcmp(word, "access-pending-ttl") ||
+		    !strcmp(word, "access-max-duration")) {
 			char *val = strtok_r(NULL, " \t\r", &save);
 
 			if (!val || strtok_r(NULL, " \t\r", &save))
@@ -296,6 +308,14 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 				if (!parse_uint(val, 600000, 10, &v) || !v)
 					CFG_ERR("timeout-ms must be 1..600000");
 				cfg->timeout_ms = v;
+			/* -- access (issue 6) -- */
+			} else if (!strcmp(word, "access-pending-ttl") ||
+				   !strcmp(word, "access-max-duration")) {
+				if (!parse_uint(val, 31536000, 10, &v) || !v)
+					CFG_ERR("%s must be 1..31536000 seconds",
+						word);
+				*(word[7] == 'p' ? &cfg->access_pending_ttl :
+				  &cfg->access_max_duration) = v;
 			} else {
 				if (val[0] != '/')
 					CFG_ERR("'%s' needs an absolute path", word);

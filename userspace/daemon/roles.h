@@ -37,6 +37,9 @@ struct td_config {
 	char *master_key;
 	unsigned int socket_mode;	/* 0: not set */
 	unsigned int timeout_ms;	/* 0: not set */
+	/* -- access (issue 6) -- seconds, 0: not set (defaults in access.h) */
+	unsigned int access_pending_ttl;
+	unsigned int access_max_duration;
 };
 
 const char *td_role_name(enum td_role r);

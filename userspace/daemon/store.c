@@ -95,6 +95,33 @@ const char *const td_schema_steps[] = {
 	"  devices TEXT NOT NULL,"		/* one path per line */
 	"  started TEXT NOT NULL);",
 	/* -- access (issue 6) -- */
+	/* 2: access_grants (Documentation/jit-access.md) */
+	"CREATE TABLE access_grants ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  requester INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  mode_requested TEXT NOT NULL CHECK (mode_requested IN ('ro', 'rw')),"
+	"  mode TEXT NOT NULL CHECK (mode IN ('ro', 'rw')),"
+	"  duration INTEGER NOT NULL CHECK (duration > 0),"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'approved',"
+	"    'denied', 'expired', 'active', 'revoked', 'completed')),"
+	"  requested INTEGER NOT NULL,"
+	"  pending_until INTEGER NOT NULL,"
+	"  approver INTEGER,"
+	"  decided INTEGER,"
+	"  note TEXT,"
+	"  expires INTEGER,"
+	"  opened INTEGER,"
+	"  dm_name TEXT,"
+	"  device TEXT,"
+	"  closed INTEGER,"
+	"  close_reason TEXT,"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);"
+	"CREATE UNIQUE INDEX access_grants_active ON access_grants(tenant, volume)"
+	"  WHERE state = 'active';",
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */

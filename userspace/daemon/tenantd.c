@@ -424,6 +424,7 @@ int main(int argc, char **argv)
 	td_reconcile(&d);
 	td_cleanup_intents(&d);
 	td_resume_rotations(&d);
+	td_access_startup(&d);	/* -- access (issue 6) -- */
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -441,8 +442,13 @@ int main(int argc, char **argv)
 
 	while (!stop) {
 		struct pollfd pfd[MAX_CONNS + 2];
-		int64_t now = now_ms(), next = now + 60000;
+		int64_t now = now_ms(), next = now + 60000, due;
 		unsigned int i, n = 0;
+
+		/* -- access (issue 6) -- grants whose time is up end here */
+		due = td_access_tick(&d);
+		if (due >= 0 && now + due < next)
+			next = now + due;
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = lfd,

@@ -260,7 +260,10 @@ int dmt_volume_detach(struct dmt_ctx *ctx, const char *name, uint32_t flags)
 			dmt_warn(ctx, "%s: key wipe failed (%s); removing anyway",
 				 name, strerror(-r));
 	}
-	r = dmt_dev_remove(ctx, name, DMT_REMOVE_RETRY);
+	/* A device held open by its user will not close within the retry
+	 * window (~5 s of blocking): go straight to the error table. */
+	r = dmt_dev_remove(ctx, name, info.open_count > 0 &&
+			   (flags & DMT_DETACH_FORCE) ? 0 : DMT_REMOVE_RETRY);
 	if (r == -EBUSY && (flags & DMT_DETACH_FORCE)) {
 		/* Still open: swap in an error table (the tenant table and
 		 * its key are destroyed now) and remove on the last close. */
