@@ -16,6 +16,7 @@ TENANTD_OPS := $(TENANTD_DIR)/ops.c
 # Feature handlers (ops-*.c), one line each.
 # -- access (issue 6) --
 # -- wipe (issue 7) --
+TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 # -- udev (issue 8) --
 # -- remote (issue 4) --
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)

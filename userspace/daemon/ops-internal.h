@@ -80,6 +80,10 @@ int op_collect_vols(struct td_store *st, const char *tenant,
  */
 /* -- ops-access.c (just-in-time access) -- */
 /* -- ops-wipe.c (destruction and export) -- */
+enum td_err op_wipe_volume_delete(struct op *op);
+enum td_err op_wipe_tenant_delete(struct op *op);
+enum td_err op_wipe_status(struct op *op);
+enum td_err op_tenant_audit_export(struct op *op);
 /* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
 /* -- ops-remote.c (remote legs) -- */
 

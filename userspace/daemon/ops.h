@@ -58,4 +58,13 @@ void td_reconcile(struct td_daemon *d);
 /* Startup: finish KEK rotations a crash interrupted. */
 void td_resume_rotations(struct td_daemon *d);
 
+/* -- wipe (issue 7): destruction jobs (ops-wipe.c) -- */
+/* Startup: restart the wipes a stop or crash interrupted. */
+void td_wipe_resume(struct td_daemon *d);
+/* Poll loop: certificates of finished wipes; busy: poll at least 2/s. */
+void td_wipe_tick(struct td_daemon *d);
+bool td_wipe_busy(void);
+/* Shutdown: stop the workers (they resume at the next start). */
+void td_wipe_stop(struct td_daemon *d);
+
 #endif /* TD_OPS_H */

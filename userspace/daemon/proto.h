@@ -63,6 +63,8 @@ enum td_verb {
 	TD_V_AUDIT_VERIFY,
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
+	TD_V_WIPE_STATUS,
+	TD_V_TENANT_AUDIT_EXPORT,
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 	TD_V__COUNT

@@ -56,6 +56,10 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_AUDIT_VERIFY]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
+	[TD_V_WIPE_STATUS]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	[TD_V_TENANT_AUDIT_EXPORT] = { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

@@ -25,6 +25,7 @@ struct td_store {
 /*
  * Schema history.  Never edit a released step: append a new one.
  *   1: tenants, volumes, legs, attachments, audit, audit_head
+ *   wipe (issue 7): wipes (destruction jobs, progress, certificates)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -82,6 +83,20 @@ const char *const td_schema_steps[] = {
 	"  seq INTEGER NOT NULL, hash TEXT NOT NULL);",
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
+	/* wipe jobs: progress (resume after a crash) and certificates */
+	"CREATE TABLE wipes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant TEXT NOT NULL, volume TEXT NOT NULL, uuid TEXT NOT NULL,"
+	"  method TEXT NOT NULL, passes INTEGER NOT NULL,"
+	"  verify TEXT NOT NULL, rate INTEGER NOT NULL DEFAULT 0,"
+	"  legs TEXT NOT NULL,"
+	"  shred TEXT NOT NULL,"
+	"  uid INTEGER NOT NULL, role TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),"
+	"  leg INTEGER NOT NULL DEFAULT 0, pass INTEGER NOT NULL DEFAULT 0,"
+	"  offset INTEGER NOT NULL DEFAULT 0, resumes INTEGER NOT NULL DEFAULT 0,"
+	"  started TEXT NOT NULL, finished TEXT, error TEXT,"
+	"  verification TEXT, cert TEXT);",
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

@@ -423,6 +423,7 @@ int main(int argc, char **argv)
 	td_audit_event(&d, "daemon.start", "", "ok", config);
 	td_reconcile(&d);
 	td_resume_rotations(&d);
+	td_wipe_resume(&d);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -455,6 +456,8 @@ int main(int argc, char **argv)
 			if (c->deadline < next)
 				next = c->deadline;
 		}
+		if (td_wipe_busy() && next > now + 500)
+			next = now + 500;	/* wipe (issue 7) */
 		if (poll(pfd, n, next > now ? (int)(next - now) : 0) < 0 &&
 		    errno != EINTR) {
 			td_log(LOG_ERR, "poll: %s", strerror(errno));
@@ -515,6 +518,7 @@ int main(int argc, char **argv)
 		}
 		if (pfd[1].revents & POLLIN)
 			do_accept(lfd, &d, tmo);
+		td_wipe_tick(&d);
 	}
 
 	/* Shutdown: requests are handled synchronously, so none is in flight;
@@ -538,6 +542,7 @@ int main(int argc, char **argv)
 		while (nconns)
 			conn_close(&conns[0]);
 	}
+	td_wipe_stop(&d);
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
 	td_log(LOG_INFO, "stopped");
 	rc = 0;
