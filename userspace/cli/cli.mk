@@ -11,6 +11,7 @@ TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 # Feature verbs (tc-*.c), one line each.
 # -- access (issue 6) --
 # -- wipe (issue 7) --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-wipe.c userspace/daemon/cert.c
 # -- udev (issue 8) --
 # -- remote (issue 4) --
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \

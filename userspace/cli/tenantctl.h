@@ -37,6 +37,17 @@ int tc_verify_file(FILE *f, const char *anchor, char *msg, size_t msglen);
 /* Verb functions kept in their own files (tc-*.c), one block each. */
 /* -- access (issue 6) -- */
 /* -- wipe (issue 7) -- */
+int tc_volume_delete(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv);
+int tc_wipe_status(const struct tc_verb *v, int argc, char **argv);
+int tc_wipe_cert(const struct tc_verb *v, int argc, char **argv);
+int tc_cert_verify(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_audit_export(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_audit_verify(const struct tc_verb *v, int argc, char **argv);
+/* The readable form of a certificate of sanitization. */
+void tc_cert_text(json_object *cert, FILE *f);
+/* 0 valid, 8 invalid: a tenant's audit export (records checked one by one). */
+int tc_tenant_verify_file(FILE *f, char *msg, size_t msglen);
 /* -- udev (issue 8) -- */
 /* -- remote (issue 4) -- */
 
