@@ -130,9 +130,10 @@ void tc_cert_text(json_object *c, FILE *f)
 		fprintf(f, "  tenant KEK:         %s\n", s_of(o, "kek"));
 		fprintf(f, "  tool:               %s, %s\n", s_of(o, "tool"),
 			s_of(o, "tool_version"));
-		fprintf(f, "  started, completed: %s, %s (%" PRId64
-			" interruption(s), resumed)\n", s_of(o, "started"),
-			s_of(o, "completed"), i_of(o, "interruptions"));
+		fprintf(f, "  started, completed: %s, %s\n", s_of(o, "started"),
+			s_of(o, "completed"));
+		fprintf(f, "  interruptions:      %" PRId64 " (each resumed where it stopped)\n",
+			i_of(o, "interruptions"));
 	}
 	fprintf(f, "VERIFICATION\n");
 	if (json_object_object_get_ex(c, "verification", &o)) {

@@ -38,6 +38,9 @@ test_daemon_audit_SRCS := $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/store.c
 test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
 test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+# wipe (issue 7): certificate binding
+test_daemon_cert_SRCS := $(TENANTD_DIR)/cert.c $(TENANTD_DIR)/auditchain.c
+test_daemon_cert_LDLIBS := -ljson-c -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test.
 test_daemon_ops_SRCS := $(TENANTD_OPS) $(TENANTD_CORE)
 test_daemon_ops_LDLIBS := -ljson-c -lsqlite3 -lcrypto

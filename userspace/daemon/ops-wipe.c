@@ -169,6 +169,23 @@ static enum td_err check_not_live(struct op *op, const struct td_volume *v)
 	return TD_OK;
 }
 
+/* The method must work on every leg before anything is destroyed. */
+static enum td_err check_method(struct op *op, const struct td_volume *v,
+				enum dmt_wipe_method m)
+{
+	unsigned int i;
+
+	for (i = 0; i < v->nlegs; i++)
+		if (dmt_wipe_supported(op->d->dmt, v->legs[i].device, m)) {
+			op_hint(op, "pick another method: zero and overwrite work everywhere");
+			return op_fail(op, TD_E_UNSUPPORTED,
+				       "leg %u of %s/%s (%s) does not support %s; nothing was changed",
+				       i, v->tenant, v->id, v->legs[i].device,
+				       dmt_wipe_method_name(m));
+		}
+	return TD_OK;
+}
+
 /* --- crypto-shred (in the request) ----------------------------------------- */
 
 /* Shred every leg; @shred gets {legs: [{leg, device, bytes}], kernel_key}. */
@@ -931,6 +948,8 @@ enum td_err op_wipe_volume_delete(struct op *op)
 	if (!e)
 		e = check_not_live(op, &v);
 	if (!e)
+		e = check_method(op, &v, ws.m);
+	if (!e)
 		e = shred_volume(op, &v, &shred);
 	if (e) {
 		json_object_put(shred);
@@ -1032,6 +1051,8 @@ enum td_err op_wipe_tenant_delete(struct op *op)
 	}
 	for (i = 0; i < vl.n && !e; i++)
 		e = check_not_live(op, &vl.v[i]);
+	for (i = 0; i < vl.n && !e; i++)
+		e = check_method(op, &vl.v[i], ws.m);
 	/* Crypto-shred every leg of every volume before anything is forgotten. */
 	for (i = 0; i < vl.n && !e; i++)
 		e = shred_volume(op, &vl.v[i], &shreds[i]);

@@ -308,7 +308,7 @@ int dmt_leg_wipe(struct dmt_ctx *ctx, const char *path,
 		}
 		off += n;
 		done += n;
-		if (off == size || !(off % (8 * (uint64_t)CHUNK))) {
+		if (off == size || !(off % (2 * (uint64_t)CHUNK))) {
 			if (fsync(fd) < 0) {
 				r = -errno;
 				dmt_err(ctx, "%s: flush: %s", path, strerror(-r));
@@ -481,4 +481,30 @@ int dmt_keyring_count(struct dmt_ctx *ctx, const char *tenant,
 	}
 	fclose(f);
 	return n;
+}
+
+int dmt_wipe_supported(struct dmt_ctx *ctx, const char *path,
+		       enum dmt_wipe_method m)
+{
+	/* Misaligned on purpose: the kernel checks support (EOPNOTSUPP)
+	 * before the range (EINVAL), so nothing is discarded. */
+	uint64_t range[2] = { 1, 512 };
+	unsigned long req;
+	int fd, r;
+
+	if (!ctx || !path || (unsigned int)m >= DMT_WIPE__COUNT)
+		return -EINVAL;
+	if (m != DMT_WIPE_DISCARD && m != DMT_WIPE_SECDISCARD)
+		return 0;
+	req = m == DMT_WIPE_DISCARD ? BLKDISCARD : BLKSECDISCARD;
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = ioctl(fd, req, range) ? -errno : 0;
+	close(fd);
+	if (r == -EOPNOTSUPP || r == -ENOTTY) {
+		dmt_err(ctx, "%s does not support %s", path, method_names[m]);
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }

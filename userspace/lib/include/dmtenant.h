@@ -472,7 +472,7 @@ typedef int (*dmt_wipe_progress_fn)(uint64_t done, uint64_t total,
 				    void *arg);
 /*
  * One pass of @m over the whole device, from byte @start (resume), at
- * most @rate_mib MiB/s (0: unlimited).  @fn is called every 32 MiB and at
+ * most @rate_mib MiB/s (0: unlimited).  @fn is called every 8 MiB and at
  * the end, after the bytes before it are flushed.  -EOPNOTSUPP when the
  * device lacks the operation, -ECANCELED when @fn stopped it.
  */
@@ -501,6 +501,10 @@ struct dmt_wipe_verify {
 int dmt_leg_verify(struct dmt_ctx *ctx, const char *path,
 		   enum dmt_wipe_method m, bool full,
 		   struct dmt_wipe_verify *res);
+/* 0 if @path supports method @m (discard / secure discard are probed
+ * without discarding anything), -EOPNOTSUPP if not. */
+int dmt_wipe_supported(struct dmt_ctx *ctx, const char *path,
+		       enum dmt_wipe_method m);
 /* Scan a buffer read at @base (exposed for the unit tests). */
 void dmt_wipe_scan(const unsigned char *p, size_t n, uint64_t base,
 		   bool want_zero, struct dmt_wipe_verify *res);
