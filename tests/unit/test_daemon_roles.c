@@ -81,6 +81,9 @@ static const struct {
 	{ TD_V_LEG_RECOVER,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_EXPORT,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_VERIFY,	  "O-----", "O-----", "O-----" },
+	/* -- wipe (issue 7) -- */
+	{ TD_V_WIPE_STATUS,	  "O--T--", "O-----", "O--T--" },
+	{ TD_V_TENANT_AUDIT_EXPORT, "O--T--", "O-----", "O--T--" },
 };
 
 static char letter(enum td_role r)

@@ -80,12 +80,15 @@ static void test_scan(void **state)
 	assert_int_equal(v.token_at, -1);
 }
 
-static char path[] = "/tmp/test_lib_wipe_XXXXXX";
+static char path[64];
 
 static int setup(void **state)
 {
 	unsigned char *b = malloc(SIZE);
-	int fd = mkstemp(path);
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/test_lib_wipe_XXXXXX");
+	fd = mkstemp(path);
 
 	(void)state;
 	if (fd < 0 || !b)

@@ -225,7 +225,12 @@ static int status(const char *tenant, int64_t job, bool wait)
 		ex = call("wipe.status", a, &reply, &res);
 		if (ex)
 			return ex;
-		json_object_object_get_ex(res, "jobs", &jobs);
+		if (!json_object_object_get_ex(res, "jobs", &jobs) ||
+		    !json_object_is_type(jobs, json_type_array)) {
+			fprintf(stderr, "tenantctl: malformed reply from tenantd\n");
+			json_object_put(reply);
+			return EXIT_ERR;
+		}
 		for (i = 0; i < json_object_array_length(jobs); i++) {
 			json_object *j = json_object_array_get_idx(jobs, i);
 
@@ -288,11 +293,15 @@ static int wipe_opts(const struct tc_verb *v, int *i, int argc, char **argv,
 /* After a delete: wait for the jobs, fetch the certificate(s). */
 static int after_delete(json_object *res, bool wait, const char *cert)
 {
-	json_object *jobs;
+	json_object *jobs = NULL;
 	size_t i;
 	int ex = EXIT_OK;
 
-	json_object_object_get_ex(res, "wipe_jobs", &jobs);
+	if (!json_object_object_get_ex(res, "wipe_jobs", &jobs) ||
+	    !json_object_is_type(jobs, json_type_array)) {
+		printf("done\n");
+		return EXIT_OK;
+	}
 	for (i = 0; i < json_object_array_length(jobs); i++) {
 		json_object *j = json_object_array_get_idx(jobs, i);
 
@@ -318,9 +327,10 @@ static int after_delete(json_object *res, bool wait, const char *cert)
 		ex = call("wipe.status", a, &reply, &r2);
 		if (ex)
 			break;
-		json_object_object_get_ex(r2, "jobs", &arr);
 		c = NULL;
-		if (json_object_array_length(arr))
+		if (json_object_object_get_ex(r2, "jobs", &arr) &&
+		    json_object_is_type(arr, json_type_array) &&
+		    json_object_array_length(arr))
 			json_object_object_get_ex(json_object_array_get_idx(arr, 0),
 						  "certificate", &c);
 		if (c) {
@@ -372,8 +382,18 @@ int tc_volume_delete(const struct tc_verb *v, int argc, char **argv)
 		ex = usage(v, "expected TENANT VOLUME", NULL);
 		goto bad;
 	}
-	json_object_object_add(a, "tenant", json_object_new_string(pos[0]));
-	json_object_object_add(a, "volume", json_object_new_string(pos[1]));
+	{
+		json_object *b = json_object_new_object();
+
+		json_object_object_add(b, "tenant",
+				       json_object_new_string(pos[0]));
+		json_object_object_add(b, "volume",
+				       json_object_new_string(pos[1]));
+		json_object_object_foreach(a, k, val)
+			json_object_object_add(b, k, json_object_get(val));
+		json_object_put(a);
+		a = b;
+	}
 	ex = call("volume.delete", a, &reply, &res);
 	if (ex)
 		return ex;
@@ -390,6 +410,7 @@ int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv)
 	const char *t = NULL, *cert = NULL;
 	json_object *a = json_object_new_object(), *reply, *res;
 	bool wait = false, used;
+	bool force = false;
 	int i, ex;
 
 	for (i = 0; i < argc; i++) {
@@ -399,8 +420,7 @@ int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv)
 		if (used)
 			continue;
 		if (!strcmp(argv[i], "--force")) {
-			json_object_object_add(a, "force",
-					       json_object_new_boolean(1));
+			force = true;
 		} else if (!strcmp(argv[i], "--wait")) {
 			wait = true;
 		} else if (!strcmp(argv[i], "--cert") && i + 1 < argc) {
@@ -416,7 +436,19 @@ int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv)
 		ex = usage(v, "expected TENANT", NULL);
 		goto bad;
 	}
-	json_object_object_add(a, "tenant", json_object_new_string(t));
+	{
+		/* tenant first, then force, then the wipe options */
+		json_object *b = json_object_new_object();
+
+		json_object_object_add(b, "tenant", json_object_new_string(t));
+		if (force)
+			json_object_object_add(b, "force",
+					       json_object_new_boolean(1));
+		json_object_object_foreach(a, k, val)
+			json_object_object_add(b, k, json_object_get(val));
+		json_object_put(a);
+		a = b;
+	}
 	ex = call("tenant.delete", a, &reply, &res);
 	if (ex)
 		return ex;
@@ -476,8 +508,9 @@ int tc_wipe_cert(const struct tc_verb *v, int argc, char **argv)
 	ex = call("wipe.status", a, &reply, &res);
 	if (ex)
 		return ex;
-	json_object_object_get_ex(res, "jobs", &arr);
-	if (json_object_array_length(arr))
+	if (json_object_object_get_ex(res, "jobs", &arr) &&
+	    json_object_is_type(arr, json_type_array) &&
+	    json_object_array_length(arr))
 		json_object_object_get_ex(json_object_array_get_idx(arr, 0),
 					  "certificate", &c);
 	if (!c) {
@@ -633,7 +666,13 @@ int tc_tenant_audit_export(const struct tc_verb *v, int argc, char **argv)
 		ex = call("tenant.audit-export", a, &reply, &res);
 		if (ex)
 			break;
-		json_object_object_get_ex(res, "records", &recs);
+		if (!json_object_object_get_ex(res, "records", &recs) ||
+		    !json_object_is_type(recs, json_type_array)) {
+			fprintf(stderr, "tenantctl: malformed reply from tenantd\n");
+			json_object_put(reply);
+			ex = EXIT_ERR;
+			break;
+		}
 		n = json_object_array_length(recs);
 		for (k = 0; k < n; k++) {
 			json_object *rec = json_object_array_get_idx(recs, k);
