@@ -242,6 +242,7 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # Later acts, one sourced file each (scripts/demo-<name>.sh).
 # -- act: access (issue 6) --
 # -- act: wipe (issue 7) --
+. "$DMT_ROOT/scripts/demo-wipe.sh"
 # -- act: udev (issue 8) --
 # -- act: remote (issue 4) --
 say "Demo finished."
