@@ -84,6 +84,7 @@ static const struct {
 	/* -- wipe (issue 7) -- */
 	{ TD_V_WIPE_STATUS,	  "O--T--", "O-----", "O--T--" },
 	{ TD_V_TENANT_AUDIT_EXPORT, "O--T--", "O-----", "O--T--" },
+	{ TD_V_VOLUME_EXPORT,	  "---T--", "------", "---T--" },
 };
 
 static char letter(enum td_role r)

@@ -14,12 +14,15 @@
  * --passes N (overwrite), --verify sample|full, --rate MIB (MiB/s).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "../daemon/auditchain.h"
 #include "../daemon/cert.h"
@@ -30,6 +33,8 @@
 #define EXIT_ERR	1
 #define EXIT_USAGE	2
 #define EXIT_INVALID	8
+
+int tc_send_fd = -1;
 
 static int usage(const struct tc_verb *v, const char *why, const char *arg)
 {
@@ -785,4 +790,126 @@ int tc_tenant_audit_verify(const struct tc_verb *v, int argc, char **argv)
 		fclose(f);
 	printf("%s%s\n", ex ? "tenant export INVALID: " : "", msg);
 	return ex;
+}
+
+/* --- volume export ------------------------------------------------------ */
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * volume export: a pipe's write end goes to tenantd with the request; its
+ * worker writes the plaintext into it; we copy it to FILE (new, 0600) or
+ * stdout, with progress on stderr and the SHA-256 that tenantd audits.
+ */
+int tc_volume_export(const struct tc_verb *v, int argc, char **argv)
+{
+	const char *pos[2] = { NULL, NULL }, *outp = NULL;
+	json_object *a, *reply, *res;
+	unsigned char buf[65536], md[32];
+	unsigned int mdlen = 0;
+	uint64_t total, got = 0, step;
+	EVP_MD_CTX *sc;
+	int p[2], out = 1, i, np = 0, ex;
+	ssize_t n;
+
+	for (i = 0; i < argc; i++) {
+		if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) &&
+		    i + 1 < argc)
+			outp = argv[++i];
+		else if (argv[i][0] != '-' && np < 2)
+			pos[np++] = argv[i];
+		else
+			return usage(v, "unexpected", argv[i]);
+	}
+	if (np != 2)
+		return usage(v, "expected TENANT VOLUME", NULL);
+	if (!outp && isatty(1)) {
+		fprintf(stderr, "tenantctl: refusing to write plaintext to a terminal\n  hint: -o FILE, or redirect standard output\n");
+		return EXIT_USAGE;
+	}
+	if (outp) {
+		out = open(outp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (out < 0) {
+			fprintf(stderr, "tenantctl: %s: %s\n  hint: the export never overwrites a file; pick a new name\n",
+				outp, strerror(errno));
+			return EXIT_ERR;
+		}
+	}
+	if (pipe2(p, O_CLOEXEC)) {
+		fprintf(stderr, "tenantctl: pipe: %s\n", strerror(errno));
+		return EXIT_ERR;
+	}
+	a = json_object_new_object();
+	json_object_object_add(a, "tenant", json_object_new_string(pos[0]));
+	json_object_object_add(a, "volume", json_object_new_string(pos[1]));
+	tc_send_fd = p[1];
+	ex = call("volume.export", a, &reply, &res);
+	tc_send_fd = -1;
+	close(p[1]);
+	if (ex) {
+		close(p[0]);
+		if (outp) {
+			close(out);
+			unlink(outp);
+		}
+		return ex;
+	}
+	total = (uint64_t)i_of(res, "bytes");
+	json_object_put(reply);
+	step = total / 10 ? total / 10 : 1;
+	sc = EVP_MD_CTX_new();
+	if (!sc || EVP_DigestInit_ex(sc, EVP_sha256(), NULL) != 1) {
+		close(p[0]);
+		return EXIT_ERR;
+	}
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (write_all(out, buf, (size_t)n)) {
+			fprintf(stderr, "tenantctl: writing the export: %s\n",
+				strerror(errno));
+			n = -1;
+			break;
+		}
+		EVP_DigestUpdate(sc, buf, (size_t)n);
+		if ((got + (uint64_t)n) / step != got / step)
+			fprintf(stderr, "export %s/%s: %" PRIu64 " of %" PRIu64 " MiB\n",
+				pos[0], pos[1], (got + (uint64_t)n) >> 20,
+				total >> 20);
+		got += (uint64_t)n;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	close(p[0]);
+	EVP_DigestFinal_ex(sc, md, &mdlen);
+	EVP_MD_CTX_free(sc);
+	if (outp && (fsync(out) || close(out)))
+		n = -1;
+	if (n < 0 || got != total) {
+		fprintf(stderr, "tenantctl: export INCOMPLETE: %" PRIu64 " of %" PRIu64
+			" bytes (see tenantd's audit record volume.export.done)\n",
+			got, total);
+		return EXIT_ERR;
+	}
+	fprintf(stderr, "exported %s/%s: %" PRIu64 " bytes%s%s, sha256 ", pos[0],
+		pos[1], got, outp ? " to " : "", outp ? outp : "");
+	for (i = 0; i < (int)mdlen; i++)
+		fprintf(stderr, "%02x", md[i]);
+	fprintf(stderr, "\n");
+	return EXIT_OK;
 }

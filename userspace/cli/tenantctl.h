@@ -44,6 +44,9 @@ int tc_wipe_cert(const struct tc_verb *v, int argc, char **argv);
 int tc_cert_verify(const struct tc_verb *v, int argc, char **argv);
 int tc_tenant_audit_export(const struct tc_verb *v, int argc, char **argv);
 int tc_tenant_audit_verify(const struct tc_verb *v, int argc, char **argv);
+int tc_volume_export(const struct tc_verb *v, int argc, char **argv);
+/* A descriptor tc_call passes with its request (SCM_RIGHTS); -1: none. */
+extern int tc_send_fd;
 /* The readable form of a certificate of sanitization. */
 void tc_cert_text(json_object *cert, FILE *f);
 /* 0 valid, 8 invalid: a tenant's audit export (records checked one by one). */

@@ -84,6 +84,7 @@ enum td_err op_wipe_volume_delete(struct op *op);
 enum td_err op_wipe_tenant_delete(struct op *op);
 enum td_err op_wipe_status(struct op *op);
 enum td_err op_tenant_audit_export(struct op *op);
+enum td_err op_volume_export(struct op *op);
 /* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
 /* -- ops-remote.c (remote legs) -- */
 

@@ -30,6 +30,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <dmtenant.h>
 
@@ -64,6 +66,8 @@ struct wipe_job {
 };
 
 static struct wipe_job *jobs[MAX_JOBS];
+static void export_tick(struct td_daemon *d, bool stopping);
+static bool export_busy(void);
 
 /* --- arguments ------------------------------------------------------------ */
 
@@ -814,6 +818,7 @@ void td_wipe_tick(struct td_daemon *d)
 {
 	unsigned int i;
 
+	export_tick(d, false);
 	for (i = 0; i < MAX_JOBS; i++) {
 		if (!jobs[i] || !atomic_load(&jobs[i]->done))
 			continue;
@@ -830,7 +835,7 @@ bool td_wipe_busy(void)
 	for (i = 0; i < MAX_JOBS; i++)
 		if (jobs[i])
 			return true;
-	return false;
+	return export_busy();
 }
 
 /*
@@ -842,7 +847,7 @@ void td_wipe_stop(struct td_daemon *d)
 {
 	unsigned int i;
 
-	(void)d;
+	export_tick(d, true);
 	for (i = 0; i < MAX_JOBS; i++)
 		if (jobs[i])
 			atomic_store(&jobs[i]->stop, true);
@@ -1270,4 +1275,281 @@ enum td_err op_tenant_audit_export(struct op *op)
 	snprintf(op->detail, sizeof(op->detail), "after %" PRId64 ", %" PRId64 " records",
 		 after, te.n);
 	return TD_OK;
+}
+
+/* --- volume export ---------------------------------------------------------- */
+
+/*
+ * volume.export: the tenant admin passes the write end of a pipe (or a
+ * file opened for writing) with the request.  A worker maps the volume
+ * read-only under its own name (node root 0600), copies the plaintext into
+ * the descriptor, removes the mapping (key wiped) and closes it; the poll
+ * loop then audits the result with the SHA-256 of what was sent.
+ */
+struct export_job {
+	struct td_daemon *d;		/* d->master only (read-only) */
+	int64_t id, uid, pid;
+	int out;
+	char tenant[TD_ID_MAX + 1], volume[TD_ID_MAX + 1];
+	struct td_volume v;
+	uint8_t kek[TD_WRAPPED_MAX];
+	size_t kek_len;
+	uint64_t bytes, total;
+	char sha[TD_HASH_HEX];
+	pthread_t th;
+	atomic_bool done, stop;
+	int err;
+	char errmsg[200];
+};
+
+static struct export_job *exports[8];
+static int64_t export_seq;
+
+static void node_lock(struct dmt_ctx *ctx, const char *name, const char *path)
+{
+	struct dmt_dev_info info;
+	char p[300];
+
+	if (chown(path, 0, 0) || chmod(path, 0600))
+		td_log(LOG_WARNING, "export: %s: cannot restrict: %s", path,
+		       strerror(errno));
+	if (!dmt_dev_info(ctx, name, &info)) {
+		snprintf(p, sizeof(p), "/dev/dm-%u", info.minor);
+		if (strcmp(p, path) && (chown(p, 0, 0) || chmod(p, 0600)))
+			td_log(LOG_DEBUG, "export: %s: %s", p, strerror(errno));
+	}
+}
+
+static void *export_worker(void *arg)
+{
+	struct export_job *x = arg;
+	struct dmt_leg legs[TD_MAX_LEGS];
+	struct dmt_volume dv;
+	struct dmt_ctx *ctx = NULL;
+	struct dmt_key *kek = NULL;
+	char name[DMT_DM_NAME_MAX], path[DMT_DEV_PATH_MAX];
+	unsigned char md[SHA256_DIGEST_LENGTH], *buf = NULL;
+	EVP_MD_CTX *sc = EVP_MD_CTX_new();
+	bool mapped = false;
+	int fd = -1, r, i;
+
+	if (!sc || EVP_DigestInit_ex(sc, EVP_sha256(), NULL) != 1) {
+		r = -ENOMEM;
+		snprintf(x->errmsg, sizeof(x->errmsg), "out of memory");
+		goto out;
+	}
+	snprintf(name, sizeof(name), "tenant-export+%s+%s", x->tenant,
+		 x->volume);
+	r = dmt_ctx_new(&ctx, 0);
+	if (!r)
+		r = dmt_kek_unwrap(x->d->master, x->tenant, x->kek, x->kek_len,
+				   &kek);
+	if (r) {
+		snprintf(x->errmsg, sizeof(x->errmsg), "KEK: %s", strerror(-r));
+		goto out;
+	}
+	dmt_ctx_set_log_fn(ctx, wlog, NULL);
+	op_to_dmt(&x->v, &dv, legs);
+	r = dmt_volume_attach(ctx, &dv, kek, name, DMT_ATTACH_READ_ONLY, path,
+			      sizeof(path));
+	dmt_key_free(kek);
+	if (r) {
+		snprintf(x->errmsg, sizeof(x->errmsg), "read-only mapping: %s: %s",
+			 strerror(-r), dmt_ctx_last_error(ctx));
+		goto out;
+	}
+	mapped = true;
+	node_lock(ctx, name, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	buf = malloc(1 << 20);
+	if (fd < 0 || !buf) {
+		r = -errno;
+		snprintf(x->errmsg, sizeof(x->errmsg), "%.100s: %.80s", path,
+			 strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, 1 << 20), off = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(x->errmsg, sizeof(x->errmsg), "read: %s",
+				 strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		EVP_DigestUpdate(sc, buf, (size_t)n);
+		while (off < n) {
+			ssize_t w = write(x->out, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r = -errno;
+				snprintf(x->errmsg, sizeof(x->errmsg),
+					 "the receiver stopped: %s",
+					 strerror(errno));
+				goto out;
+			}
+			off += w;
+		}
+		x->bytes += (uint64_t)n;
+		if (atomic_load(&x->stop)) {
+			r = -ECANCELED;
+			snprintf(x->errmsg, sizeof(x->errmsg),
+				 "tenantd stopped");
+			goto out;
+		}
+	}
+	EVP_DigestFinal_ex(sc, md, NULL);
+	for (i = 0; i < SHA256_DIGEST_LENGTH; i++)
+		sprintf(x->sha + 2 * i, "%02x", md[i]);
+	r = 0;
+out:
+	if (buf)
+		explicit_bzero(buf, 1 << 20);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	close(x->out);
+	x->out = -1;
+	if (mapped) {
+		int d = dmt_volume_detach(ctx, name, DMT_DETACH_FORCE);
+
+		if (d && !r) {
+			r = d;
+			snprintf(x->errmsg, sizeof(x->errmsg),
+				 "mapping %s NOT removed: %s", name,
+				 strerror(-d));
+		}
+	}
+	dmt_ctx_free(ctx);
+	EVP_MD_CTX_free(sc);
+	x->err = r;
+	atomic_store(&x->done, true);
+	return NULL;
+}
+
+enum td_err op_volume_export(struct op *op)
+{
+	struct export_job *x;
+	struct td_volume v;
+	struct td_tenant t;
+	struct stat sb;
+	unsigned int i, slot;
+	uint64_t min = 0;
+	bool next;
+	enum td_err e = op_load_volume(op, &v);
+	int fl;
+
+	if (!e)
+		e = op_need_dm(op);
+	if (!e)
+		e = check_not_live(op, &v);
+	if (e)
+		return e;
+	if (!op->c->has_fd) {
+		op_hint(op, "use 'tenantctl volume export': it passes a pipe with the request");
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
+			       "volume.export needs a descriptor to write to (SCM_RIGHTS)");
+	}
+	fl = fcntl(op->c->fd, F_GETFL);
+	if (fstat(op->c->fd, &sb) || fl < 0 || (fl & O_ACCMODE) == O_RDONLY ||
+	    !(S_ISFIFO(sb.st_mode) || S_ISREG(sb.st_mode)))
+		return op_fail(op, TD_E_INVALID_ARGUMENT,
+			       "the descriptor passed is not a pipe or a file open for writing");
+	for (slot = 0; slot < 8 && exports[slot]; slot++)
+		;
+	if (slot == 8) {
+		op_hint(op, "wait for an export to finish");
+		return op_fail(op, TD_E_BUSY, "8 exports are running");
+	}
+	e = op_load_tenant(op, v.tenant, &t);
+	if (e)
+		return e;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return op_fail(op, TD_E_INTERNAL, "out of memory");
+	next = t.has_next && v.kek_gen == t.next_gen;
+	memcpy(x->kek, next ? t.next_kek : t.kek, TD_WRAPPED_MAX);
+	x->kek_len = next ? t.next_len : t.kek_len;
+	x->d = op->d;
+	x->id = ++export_seq;
+	x->uid = op->c->uid;
+	x->pid = op->c->pid;
+	x->v = v;
+	snprintf(x->tenant, sizeof(x->tenant), "%s", v.tenant);
+	snprintf(x->volume, sizeof(x->volume), "%s", v.id);
+	for (i = 0; i < v.nlegs; i++) {
+		uint64_t s = dev_bytes(v.legs[i].device);
+
+		if (!min || s < min)
+			min = s;
+	}
+	x->total = v.size ? v.size * 512 : min > DMT_LEG_DATA_OFFSET_BYTES ?
+		min - DMT_LEG_DATA_OFFSET_BYTES : 0;
+	x->out = fcntl(op->c->fd, F_DUPFD_CLOEXEC, 3);
+	if (x->out < 0 || pthread_create(&x->th, NULL, export_worker, x)) {
+		if (x->out >= 0)
+			close(x->out);
+		free(x);
+		return op_fail(op, TD_E_INTERNAL, "cannot start the export");
+	}
+	exports[slot] = x;
+	snprintf(op->detail, sizeof(op->detail),
+		 "export %" PRId64 ": %" PRIu64 " bytes of plaintext to uid %u (%s)",
+		 x->id, x->total, (unsigned int)op->c->uid,
+		 S_ISFIFO(sb.st_mode) ? "pipe" : "file");
+	op->result = json_object_new_object();
+	json_object_object_add(op->result, "export",
+			       json_object_new_int64(x->id));
+	json_object_object_add(op->result, "bytes",
+			       json_object_new_int64((int64_t)x->total));
+	return TD_OK;
+}
+
+/* Poll loop: audit finished exports. */
+static void export_tick(struct td_daemon *d, bool stopping)
+{
+	char object[112], detail[160];
+	unsigned int i;
+
+	for (i = 0; i < 8; i++) {
+		struct export_job *x = exports[i];
+
+		if (!x)
+			continue;
+		if (stopping)
+			atomic_store(&x->stop, true);
+		if (!stopping && !atomic_load(&x->done))
+			continue;
+		pthread_join(x->th, NULL);
+		snprintf(object, sizeof(object), "%s/%s", x->tenant, x->volume);
+		if (x->err)
+			snprintf(detail, sizeof(detail),
+				 "export %" PRId64 ": %" PRIu64 " bytes, then %.100s",
+				 x->id, x->bytes, x->errmsg);
+		else
+			snprintf(detail, sizeof(detail),
+				 "export %" PRId64 ": %" PRIu64 " bytes, sha256 %s",
+				 x->id, x->bytes, x->sha);
+		op_audit(d, x->uid, x->pid, "daemon", "volume.export.done",
+			 object, x->err ? "internal" : "ok", detail);
+		td_log(x->err ? LOG_ERR : LOG_INFO, "%s: %s", object, detail);
+		free(x);
+		exports[i] = NULL;
+	}
+}
+
+static bool export_busy(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		if (exports[i])
+			return true;
+	return false;
 }

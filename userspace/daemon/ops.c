@@ -1212,6 +1212,7 @@ static const op_fn handlers[TD_V__COUNT] = {
 	/* -- wipe (issue 7) -- */
 	[TD_V_WIPE_STATUS]	= op_wipe_status,
 	[TD_V_TENANT_AUDIT_EXPORT] = op_tenant_audit_export,
+	[TD_V_VOLUME_EXPORT]	= op_volume_export,
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };
@@ -1378,7 +1379,7 @@ static int pending(const struct td_tenant *t, void *arg)
 
 static void resume_one(struct td_daemon *d, const char *id)
 {
-	struct td_caller c = { getuid(), getpid() };
+	struct td_caller c = { .uid = getuid(), .pid = getpid() };
 	struct td_request req = { .verb = TD_V_TENANT_ROTATE_KEK };
 	struct op op;
 	enum td_err e;

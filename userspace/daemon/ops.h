@@ -28,6 +28,10 @@ struct td_daemon {
 struct td_caller {
 	uid_t uid;
 	pid_t pid;
+	/* wipe (issue 7): a descriptor passed with the request (SCM_RIGHTS),
+	 * owned by the connection; a handler that keeps it dup()s it. */
+	bool has_fd;
+	int fd;
 };
 
 /*

@@ -114,6 +114,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "wipe.status", TD_V_WIPE_STATUS, false, a_wipe_status },
 	{ "tenant.audit-export", TD_V_TENANT_AUDIT_EXPORT, false,
 	  a_tenant_audit_export },
+	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume },
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

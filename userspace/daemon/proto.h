@@ -65,6 +65,7 @@ enum td_verb {
 	/* -- wipe (issue 7) -- */
 	TD_V_WIPE_STATUS,
 	TD_V_TENANT_AUDIT_EXPORT,
+	TD_V_VOLUME_EXPORT,
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 	TD_V__COUNT
