@@ -886,8 +886,13 @@ void td_wipe_resume(struct td_daemon *d)
 			 "job %" PRId64 " resumes at leg %u pass %u byte %" PRIu64,
 			 j->id, j->leg, j->pass + 1, j->offset);
 		td_log(LOG_INFO, "wipe of %s: %s", object, detail);
-		sqlite3_exec(db, "UPDATE wipes SET resumes = resumes + 1"
-			     " WHERE state = 'running'", NULL, NULL, NULL);
+		{
+			char sql[96];
+
+			snprintf(sql, sizeof(sql), "UPDATE wipes SET resumes ="
+				 " resumes + 1 WHERE id = %" PRId64, j->id);
+			sqlite3_exec(db, sql, NULL, NULL, NULL);
+		}
 		td_audit_event(d, "wipe.resume", object, "ok", detail);
 		if (job_start(d, j)) {
 			td_log(LOG_ERR, "wipe job %" PRId64 ": cannot start a worker",
