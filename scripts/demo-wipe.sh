@@ -13,7 +13,7 @@ TD_PID=$!
 on_exit 'kill -TERM $TD_PID 2>/dev/null; wait $TD_PID 2>/dev/null; true'
 wait_for_file "$TENANTD_SOCKET" 20 || { cat "$TD_W/tenantd.log"; fail "tenantd did not start"; }
 tadmin() { as_uid 1003 "$@"; }
-install -d -o 1003 -m 700 "$TD_W/initech"
+mkdir -p "$TD_W/initech" && chown 1003 "$TD_W/initech" && chmod 700 "$TD_W/initech"
 EXP=$TD_W/initech/audit.jsonl
 
 say "First the tenant admin exports initech's audit records: JSON lines, each record checkable on its own."

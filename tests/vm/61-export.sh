@@ -33,7 +33,7 @@ tenant-admin uid=1003 tenant=acme
 tenant-admin uid=1004 tenant=globex
 EOF
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups -- env TENANTD_SOCKET="$SOCK" "$@"; }
-install -d -o 1003 -m 700 "$W/acme"
+mkdir -p "$W/acme" && chown 1003 "$W/acme" && chmod 700 "$W/acme"
 
 start_td
 ok 0 tenant create acme
