@@ -22,6 +22,15 @@ echo "    $(grep -c '"seq"' "$EXP") records of initech; the last line names the 
 tail -n1 "$EXP" | sed 's/^/      /'
 run tadmin tenantctl tenant audit-verify "$EXP"
 
+say "Then its data: the plaintext of 'web', streamed by tenantd into a pipe; only initech's admin may ask."
+echo "    The operator may not (it never gets plaintext):"
+refused_with 3 tenantctl volume export initech web -o "$TD_W/op-copy.img"
+run tadmin tenantctl volume export initech web -o "$TD_W/initech/web.img"
+echo "    What vm1 wrote is in the export, readable:"
+cmp -n 4096 "$TD_W/guest" "$TD_W/initech/web.img" || fail "the export lacks vm1's data"
+head -c 60 "$TD_W/initech/web.img" | sed 's/^/      /'; echo
+echo "    and no mapping is left behind: $(dmsetup ls | grep -c tenant-export || true) export device(s)."
+
 say "The operator deletes the tenant: crypto-shred of every leg, the KEK gone from the database, then zeros, verified."
 echo "    Before: each leg starts with a LUKS2 header whose keyslot opens with initech's KEK."
 run cryptsetup isLuks -v "$TD_LOCAL"
