@@ -69,8 +69,23 @@ printf '%s\n' "$TC_OUT" | grep -q "sha256 $SUM" || fail "tenantctl printed anoth
 dmsetup ls | grep -q tenant-export && fail "export mapping left behind"
 
 info "export to stdout (a pipe), and the audit record"
-as 1003 tenantctl volume export acme v1 2>"$W/err" | sha256sum > "$W/sum2" ||
-	fail "export to stdout failed: $(cat "$W/err")"
+( as 1003 tenantctl volume export acme v1 2>"$W/err" | sha256sum > "$W/sum2" ) &
+EXP=$!
+node=
+for i in $(seq 1 80); do
+	node=$(ls /dev/mapper | grep '^tenant-export' || true)
+	[ -n "$node" ] && break
+	sleep 0.25
+done
+[ -n "$node" ] || fail "no export mapping seen while the export ran"
+[ "$(stat -L -c '%a %u' "/dev/mapper/$node")" = "600 0" ] ||
+	fail "export node is $(stat -L -c '%a %u' "/dev/mapper/$node"), want 600 root"
+if as 1003 dd if="/dev/mapper/$node" of=/dev/null bs=512 count=1 status=none 2>/dev/null; then
+	fail "the tenant admin could open the export mapping itself"
+fi
+info "while it ran: /dev/mapper/$node root 0600, not openable by uid 1003"
+wait "$EXP" || fail "export to stdout failed: $(cat "$W/err")"
+grep -q "exported acme/v1: $SIZE bytes" "$W/err" || fail "export to stdout incomplete: $(cat "$W/err")"
 [ "$(cut -d' ' -f1 "$W/sum2")" = "$SUM" ] || fail "stdout export differs"
 sleep 1
 ok 0 audit export -o "$W/audit.jsonl"
