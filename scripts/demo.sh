@@ -243,6 +243,7 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: access (issue 6) --
 . "$DMT_ROOT/scripts/demo-access.sh" || fail "demo act scripts/demo-access.sh failed"
 # -- act: wipe (issue 7) --
+. "$DMT_ROOT/scripts/demo-wipe.sh"
 # -- act: udev (issue 8) --
 # -- act: remote (issue 4) --
 say "Demo finished."

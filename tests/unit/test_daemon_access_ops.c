@@ -103,7 +103,7 @@ static json_object *last;	/* the last reply */
 __attribute__((format(printf, 2, 3)))
 static const char *req(uid_t uid, const char *fmt, ...)
 {
-	struct td_caller c = { uid, 4242 };
+	struct td_caller c = { .uid = uid, .pid = 4242 };
 	char line[1024];
 	json_object *ok, *err, *code;
 	va_list ap;

@@ -9,6 +9,7 @@
  * all.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -72,6 +73,39 @@ int __wrap_dmt_volume_detach(struct dmt_ctx *ctx, const char *name,
 	fake.detach_calls++;
 	assert_string_equal(name, fake.attached_name);
 	return fake.detach_rc;
+}
+
+/* volume.delete crypto-shreds every leg (ops-wipe.c). */
+int __wrap_dmt_leg_shred(struct dmt_ctx *ctx, const char *path,
+			 uint64_t *shredded);
+int __wrap_dmt_leg_shred(struct dmt_ctx *ctx, const char *path,
+			 uint64_t *shredded)
+{
+	(void)ctx; (void)path;
+	fake.erase_calls++;
+	*shredded = 8 << 20;
+	return fake.erase_rc;
+}
+
+int __wrap_dmt_wipe_supported(struct dmt_ctx *ctx, const char *path,
+			      enum dmt_wipe_method m);
+int __wrap_dmt_wipe_supported(struct dmt_ctx *ctx, const char *path,
+			      enum dmt_wipe_method m)
+{
+	(void)ctx; (void)path; (void)m;
+	return 0;
+}
+
+/* Wipe workers: counted, never started (no thread outlives a test). */
+static unsigned int fake_threads;
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			  void *(*fn)(void *), void *arg)
+{
+	(void)th; (void)attr; (void)fn; (void)arg;
+	fake_threads++;
+	return EAGAIN;
 }
 
 int __wrap_dmt_volume_erase(struct dmt_ctx *ctx, const struct dmt_volume *vol,
@@ -209,6 +243,7 @@ static int setup(void **state)
 	memset(fake_legs, 0, sizeof(fake_legs));
 	fake_nerased = 0;
 	fake_erase_fails = NULL;
+	fake_threads = 0;
 	memset(&fake_create, 0, sizeof(fake_create));
 	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
@@ -248,7 +283,7 @@ static const char *req(struct fx *fx, uid_t uid, const char *line,
 		       json_object **result)
 {
 	static char code[32];
-	struct td_caller c = { uid, 4242 };
+	struct td_caller c = { .uid = uid, .pid = 4242 };
 	json_object *reply = td_handle_line(&fx->d, &c, line, strlen(line));
 	json_object *ok, *err, *o;
 
@@ -480,6 +515,23 @@ static void test_delete_attached_refused(void **state)
 	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
 }
 
+static int count_row(void *arg, int n, char **v, char **c)
+{
+	(void)n; (void)v; (void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int wipe_jobs(struct fx *fx)
+{
+	int n = 0;
+
+	assert_int_equal(sqlite3_exec(td_store_db(fx->d.st),
+				      "SELECT id FROM wipes", count_row, &n,
+				      NULL), SQLITE_OK);
+	return n;
+}
+
 static void test_delete_undone_without_audit(void **state)
 {
 	struct fx *fx = *state;
@@ -490,11 +542,17 @@ static void test_delete_undone_without_audit(void **state)
 	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
 				NULL), "internal");
 	mend_audit(fx);
+	/* The legs are shredded (irreversible), but the volume row, the wipe
+	 * job and its worker wait for a delete that is recorded. */
 	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), 0);
+	assert_int_equal(wipe_jobs(fx), 0);
+	assert_int_equal(fake_threads, 0);
 	assert_string_equal(req(fx, OPERATOR, VOL_REQ("volume.delete", ""),
 				NULL), "ok");
 	assert_int_equal(td_volume_get(fx->d.st, "acme", "db", &v), -ENOENT);
 	assert_int_equal(fake.erase_calls, 2);
+	assert_int_equal(wipe_jobs(fx), 1);
+	assert_int_equal(fake_threads, 1);	/* started after the commit */
 }
 
 static void test_erase_failure_keeps_the_volume(void **state)

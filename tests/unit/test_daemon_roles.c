@@ -89,6 +89,10 @@ static const struct {
 	{ TD_V_ACCESS_CLOSE,	  "----S-", "----S-", "----S-" },
 	{ TD_V_ACCESS_REVOKE,	  "O--T--", "O-----", "O--T--" },
 	{ TD_V_ACCESS_LIST,	  "O--TS-", "O---S-", "O--TS-" },
+	/* -- wipe (issue 7) -- */
+	{ TD_V_WIPE_STATUS,	  "O--T--", "O-----", "O--T--" },
+	{ TD_V_TENANT_AUDIT_EXPORT, "O--T--", "O-----", "O--T--" },
+	{ TD_V_VOLUME_EXPORT,	  "---T--", "------", "---T--" },
 };
 
 static char letter(enum td_role r)

@@ -12,6 +12,7 @@ TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 # -- access (issue 6) --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-access.c
 # -- wipe (issue 7) --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-wipe.c userspace/daemon/cert.c
 # -- udev (issue 8) --
 # -- remote (issue 4) --
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \

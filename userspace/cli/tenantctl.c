@@ -353,30 +353,7 @@ static int v_tenant_list(const struct tc_verb *v, int argc, char **argv)
 	return run("tenant.list", NULL, print_tenants, NULL);
 }
 
-static int v_tenant_delete(const struct tc_verb *v, int argc, char **argv)
-{
-	const char *t = NULL;
-	bool force = false;
-	json_object *a;
-	char msg[128];
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--force"))
-			force = true;
-		else if (!t && argv[i][0] != '-')
-			t = argv[i];
-		else
-			return usage_err(v, "unexpected '%s'", argv[i]);
-	}
-	if (!t)
-		return usage_err(v, "expected TENANT");
-	a = args_tv(t, NULL);
-	if (force)
-		json_object_object_add(a, "force", json_object_new_boolean(1));
-	snprintf(msg, sizeof(msg), "tenant %s deleted", t);
-	return run("tenant.delete", a, print_msg, msg);
-}
+/* tenant delete: tc_tenant_delete (tc-wipe.c). */
 
 static int print_rotate(json_object *res, void *arg)
 {
@@ -818,9 +795,10 @@ const struct tc_verb tc_verbs[] = {
 	  v_tenant_create },
 	{ "tenant", "list", "", "list tenants (operator; tenant admin: its own)",
 	  v_tenant_list },
-	{ "tenant", "delete", "TENANT [--force]",
-	  "delete a tenant; --force crypto-shreds its volumes too (operator)",
-	  v_tenant_delete },
+	{ "tenant", "delete",
+	  "TENANT [--force] [--wipe METHOD] [--passes N] [--verify sample|full] [--rate MIB] [--wait] [--cert FILE]",
+	  "destroy a tenant's KEK; --force crypto-shreds and wipes its volumes too (operator)",
+	  tc_tenant_delete },
 	{ "tenant", "rotate-kek", "TENANT",
 	  "new KEK, every keyslot rewrapped online (tenant admin)",
 	  v_tenant_rotate },
@@ -838,9 +816,10 @@ const struct tc_verb tc_verbs[] = {
 	  v_volume_attach },
 	{ "volume", "detach", "TENANT VOLUME",
 	  "unmap a volume, key wiped (operator, hypervisor)", v_volume_simple },
-	{ "volume", "delete", "TENANT VOLUME",
-	  "crypto-shred the legs and forget the volume (operator)",
-	  v_volume_simple },
+	{ "volume", "delete",
+	  "TENANT VOLUME [--wipe crypto-shred|discard|secure-discard|zero|overwrite] [--passes N] [--verify sample|full] [--rate MIB] [--wait] [--cert FILE]",
+	  "crypto-shred the legs, forget the volume, wipe and certify (operator)",
+	  tc_volume_delete },
 	{ "leg", "fail", "TENANT VOLUME LEG-INDEX",
 	  "mark a leg failed (operator; needs replication in the kernel)",
 	  v_leg },
@@ -875,6 +854,23 @@ const struct tc_verb tc_verbs[] = {
 	  "list open requests and grants (--all: also ended ones)",
 	  tc_access_list },
 	/* -- wipe (issue 7) -- */
+	{ "wipe", "status", "[TENANT] [--job N] [--wait]",
+	  "progress of wipes; certificates of finished ones (operator, tenant admin)",
+	  tc_wipe_status },
+	{ "wipe", "cert", "JOB [--text] [-o FILE]",
+	  "the certificate of sanitization of a finished wipe", tc_wipe_cert },
+	{ "cert", "verify", "FILE [--audit EXPORT]",
+	  "check a certificate against the audit record that covers it (tenantd, or an export offline)",
+	  tc_cert_verify },
+	{ "tenant", "audit-export", "TENANT [-o FILE]",
+	  "the tenant's audit records as JSON lines (tenant admin, operator)",
+	  tc_tenant_audit_export },
+	{ "volume", "export", "TENANT VOLUME [-o FILE]",
+	  "stream the volume's plaintext to FILE or stdout (tenant admin)",
+	  tc_volume_export },
+	{ "tenant", "audit-verify", "FILE",
+	  "check a tenant audit export offline, record by record",
+	  tc_tenant_audit_verify },
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 	{ NULL, NULL, NULL, NULL, NULL }

@@ -46,6 +46,20 @@ int tc_access_list(const struct tc_verb *v, int argc, char **argv);
 /* "90", "90s", "15m", "2h" -> seconds; -EINVAL */
 int tc_parse_duration(const char *s, uint64_t *out);
 /* -- wipe (issue 7) -- */
+int tc_volume_delete(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv);
+int tc_wipe_status(const struct tc_verb *v, int argc, char **argv);
+int tc_wipe_cert(const struct tc_verb *v, int argc, char **argv);
+int tc_cert_verify(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_audit_export(const struct tc_verb *v, int argc, char **argv);
+int tc_tenant_audit_verify(const struct tc_verb *v, int argc, char **argv);
+int tc_volume_export(const struct tc_verb *v, int argc, char **argv);
+/* A descriptor tc_call passes with its request (SCM_RIGHTS); -1: none. */
+extern int tc_send_fd;
+/* The readable form of a certificate of sanitization. */
+void tc_cert_text(json_object *cert, FILE *f);
+/* 0 valid, 8 invalid: a tenant's audit export (records checked one by one). */
+int tc_tenant_verify_file(FILE *f, char *msg, size_t msglen);
 /* -- udev (issue 8) -- */
 /* -- remote (issue 4) -- */
 

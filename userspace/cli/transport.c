@@ -15,6 +15,30 @@
 
 #define MAX_REPLY	(256 * 1024 * 1024)
 
+/* wipe (issue 7): tc_send_fd (tc-wipe.c) goes with the request. */
+static ssize_t send_first(int fd, const char *p, size_t len)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (tc_send_fd < 0)
+		return send(fd, p, len, MSG_NOSIGNAL);
+	memset(&u, 0, sizeof(u));
+	mh.msg_control = u.b;
+	mh.msg_controllen = sizeof(u.b);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &tc_send_fd, sizeof(int));
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
 int tc_call(const char *verb, json_object *args, json_object **reply)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -40,7 +64,8 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (off < len) {
-		ssize_t n = send(fd, line + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = off ? send(fd, line + off, len - off, MSG_NOSIGNAL) :
+			send_first(fd, line, len);
 
 		if (n <= 0) {
 			r = n < 0 ? -errno : -EIO;

@@ -17,6 +17,7 @@ TENANTD_OPS := $(TENANTD_DIR)/ops.c
 # -- access (issue 6) --
 TENANTD_OPS += $(TENANTD_DIR)/ops-access.c $(TENANTD_DIR)/access.c
 # -- wipe (issue 7) --
+TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 # -- udev (issue 8) --
 # -- remote (issue 4) --
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
@@ -38,12 +39,16 @@ test_daemon_audit_SRCS := $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/store.c
 test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
 test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+# wipe (issue 7): certificate binding
+test_daemon_cert_SRCS := $(TENANTD_DIR)/cert.c $(TENANTD_DIR)/auditchain.c
+test_daemon_cert_LDLIBS := -ljson-c -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test.
 test_daemon_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 comma := ,
 TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 			dmt_dev_info dmt_ctx_last_error dmt_leg_read_info \
-			dmt_leg_erase dmt_volume_create stat
+			dmt_leg_erase dmt_volume_create stat dmt_leg_shred \
+			pthread_create dmt_wipe_supported
 test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
 	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
 # -- access (issue 6) -- the grant state machine and table

@@ -28,6 +28,15 @@ struct op {
 	char hint[256];
 	json_object *result;
 	bool tx;			/* op_tx_begin() opened a transaction */
+	/*
+	 * Work that may only start once the transaction is committed with
+	 * its audit record (a worker that reads the rows, a VACUUM):
+	 * finish() calls after_commit then, or after_abort (to free
+	 * after_arg) when the request failed or was rolled back.
+	 */
+	void (*after_commit)(struct op *op);
+	void (*after_abort)(struct op *op);
+	void *after_arg;
 };
 
 typedef enum td_err (*op_fn)(struct op *op);
@@ -97,6 +106,11 @@ bool td_access_is_grant_dev(const char *dm_name);
 /* TD_E_CONFLICT if an active access grant holds the volume's legs. */
 enum td_err op_access_check_free(struct op *op, const struct td_volume *v);
 /* -- ops-wipe.c (destruction and export) -- */
+enum td_err op_wipe_volume_delete(struct op *op);
+enum td_err op_wipe_tenant_delete(struct op *op);
+enum td_err op_wipe_status(struct op *op);
+enum td_err op_tenant_audit_export(struct op *op);
+enum td_err op_volume_export(struct op *op);
 /* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
 /* -- ops-remote.c (remote legs) -- */
 

@@ -396,79 +396,7 @@ static enum td_err op_tenant_list(struct op *op)
 	return TD_OK;
 }
 
-static int erase_vol(const struct td_volume *v, void *arg)
-{
-	struct op *op = arg;
-	struct dmt_leg legs[TD_MAX_LEGS];
-	struct dmt_volume dv;
-	int r;
-
-	op_to_dmt(v, &dv, legs);
-	r = dmt_volume_erase(op->d->dmt, &dv, 0);
-	if (r) {
-		op_from_errno(op, r, "crypto-shred of a volume's legs");
-		return r;
-	}
-	return td_volume_delete(op->d->st, v->tenant, v->id);
-}
-
-static enum td_err op_tenant_delete(struct op *op)
-{
-	const char *id = td_arg_str(op->req, "tenant");
-	bool force = td_arg_bool(op->req, "force");
-	struct count_arg c = { 0, 0 };
-	struct td_tenant t;
-	enum td_err e;
-	int r;
-
-	op_set_object(op, id, NULL);
-	e = op_authorize(op, id, NULL);
-	if (e)
-		return e;
-	e = op_load_tenant(op, id, &t);
-	if (e)
-		return e;
-	td_volume_foreach(op->d->st, id, count_vol, &c);
-	if (c.attached) {
-		op_hint(op, "detach them with 'tenantctl volume detach %s VOLUME'",
-		     id);
-		return op_fail(op, TD_E_CONFLICT,
-			    "tenant '%s' has %u attached volume(s)", id,
-			    c.attached);
-	}
-	if (c.n && !force) {
-		op_hint(op, "delete the volumes first, or repeat with --force to crypto-shred all of them");
-		return op_fail(op, TD_E_CONFLICT, "tenant '%s' has %u volume(s)",
-			    id, c.n);
-	}
-	e = op_tx_begin(op);
-	if (e)
-		return e;
-	{
-		struct vol_list vl;
-		size_t i;
-
-		r = op_collect_vols(op->d->st, id, &vl);
-		for (i = 0; !r && i < vl.n; i++)
-			r = erase_vol(&vl.v[i], op);
-		free(vl.v);
-	}
-	if (r)
-		return op->msg[0] ? TD_E_INTERNAL :
-			op_fail(op, TD_E_INTERNAL, "database: %s",
-			     td_store_err(op->d->st));
-	r = td_tenant_delete(op->d->st, id);
-	if (r)
-		return op_fail(op, TD_E_INTERNAL, "database: %s",
-			    td_store_err(op->d->st));
-	snprintf(op->detail, sizeof(op->detail),
-		 "KEK %s destroyed, %u volume(s) shredded", t.kek_fpr, c.n);
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "tenant", json_object_new_string(id));
-	json_object_object_add(op->result, "volumes_shredded",
-			       json_object_new_int(c.n));
-	return TD_OK;
-}
+/* tenant.delete: op_wipe_tenant_delete (ops-wipe.c). */
 
 struct rotate_arg {
 	struct op *op;
@@ -1125,37 +1053,7 @@ static enum td_err op_volume_detach(struct op *op)
 	return TD_OK;
 }
 
-static enum td_err op_volume_delete(struct op *op)
-{
-	struct td_volume v;
-	enum td_err e = op_load_volume(op, &v);
-	int r;
-
-	if (e)
-		return e;
-	if (v.attached) {
-		op_hint(op, "detach it first: 'tenantctl volume detach %s %s'",
-		     v.tenant, v.id);
-		return op_fail(op, TD_E_CONFLICT, "%s/%s is attached", v.tenant,
-			    v.id);
-	}
-	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
-	if (!e)
-		e = op_tx_begin(op);
-	if (e)
-		return e;
-	r = erase_vol(&v, op);
-	if (r)
-		return op->msg[0] ? TD_E_INTERNAL :
-			op_fail(op, TD_E_INTERNAL, "database: %s",
-			     td_store_err(op->d->st));
-	snprintf(op->detail, sizeof(op->detail), "uuid %s, %u leg(s) shredded",
-		 v.uuid, v.nlegs);
-	op->result = json_object_new_object();
-	json_object_object_add(op->result, "volumes_shredded",
-			       json_object_new_int(1));
-	return TD_OK;
-}
+/* volume.delete: op_wipe_volume_delete (ops-wipe.c). */
 
 static enum td_err op_leg(struct op *op)
 {
@@ -1350,7 +1248,7 @@ typedef enum td_err (*op_fn)(struct op *op);
 static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_TENANT_CREATE]	= op_tenant_create,
 	[TD_V_TENANT_LIST]	= op_tenant_list,
-	[TD_V_TENANT_DELETE]	= op_tenant_delete,
+	[TD_V_TENANT_DELETE]	= op_wipe_tenant_delete,
 	[TD_V_TENANT_ROTATE_KEK] = op_tenant_rotate,
 	[TD_V_VOLUME_CREATE]	= op_volume_create,
 	[TD_V_VOLUME_LIST]	= op_volume_list,
@@ -1358,7 +1256,7 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_VOLUME_ASSIGN]	= op_volume_assign,
 	[TD_V_VOLUME_ATTACH]	= op_volume_attach,
 	[TD_V_VOLUME_DETACH]	= op_volume_detach,
-	[TD_V_VOLUME_DELETE]	= op_volume_delete,
+	[TD_V_VOLUME_DELETE]	= op_wipe_volume_delete,
 	[TD_V_LEG_FAIL]		= op_leg,
 	[TD_V_LEG_RECOVER]	= op_leg,
 	[TD_V_AUDIT_EXPORT]	= op_audit_export,
@@ -1372,6 +1270,9 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_ACCESS_REVOKE]	= op_access_end,
 	[TD_V_ACCESS_LIST]	= op_access_list,
 	/* -- wipe (issue 7) -- */
+	[TD_V_WIPE_STATUS]	= op_wipe_status,
+	[TD_V_TENANT_AUDIT_EXPORT] = op_tenant_audit_export,
+	[TD_V_VOLUME_EXPORT]	= op_volume_export,
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };
@@ -1412,6 +1313,10 @@ static json_object *finish(struct op *op, enum td_err e, const char *action)
 			 op->object, e ? td_err_name(e) : "ok",
 			 e ? op->msg : op->detail);
 	}
+	if (!e && op->after_commit)
+		op->after_commit(op);
+	else if (e && op->after_abort)
+		op->after_abort(op);
 	if (e) {
 		if (e != TD_E_DENIED)
 			td_log(LOG_INFO, "uid %u pid %d %s %s: %s: %s",
@@ -1572,7 +1477,7 @@ static int pending(const struct td_tenant *t, void *arg)
 
 static void resume_one(struct td_daemon *d, const char *id)
 {
-	struct td_caller c = { getuid(), getpid() };
+	struct td_caller c = { .uid = getuid(), .pid = getpid() };
 	struct td_request req = { .verb = TD_V_TENANT_ROTATE_KEK };
 	struct op op;
 	enum td_err e;

@@ -29,6 +29,10 @@ struct td_daemon {
 struct td_caller {
 	uid_t uid;
 	pid_t pid;
+	/* wipe (issue 7): a descriptor passed with the request (SCM_RIGHTS),
+	 * owned by the connection; a handler that keeps it dup()s it. */
+	bool has_fd;
+	int fd;
 };
 
 /*
@@ -66,5 +70,14 @@ void td_resume_rotations(struct td_daemon *d);
 void td_access_startup(struct td_daemon *d);
 /* Poll loop: end what is due; ms until the next deadline, -1 if none. */
 int64_t td_access_tick(struct td_daemon *d);
+
+/* -- wipe (issue 7): destruction jobs (ops-wipe.c) -- */
+/* Startup: restart the wipes a stop or crash interrupted. */
+void td_wipe_resume(struct td_daemon *d);
+/* Poll loop: certificates of finished wipes; busy: poll at least 2/s. */
+void td_wipe_tick(struct td_daemon *d);
+bool td_wipe_busy(void);
+/* Shutdown: stop the workers (they resume at the next start). */
+void td_wipe_stop(struct td_daemon *d);
 
 #endif /* TD_OPS_H */

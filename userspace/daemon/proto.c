@@ -60,8 +60,18 @@ int td_err_exit_code(enum td_err e)
 
 static const struct td_arg_spec a_none[] = { A_END };
 static const struct td_arg_spec a_tenant[] = { A_TENANT, A_END };
+/* wipe (issue 7): the wipe arguments of volume.delete / tenant.delete */
+#define A_WIPE	{ "wipe", TD_ARG_ID, false }, { "passes", TD_ARG_UINT, false }, \
+		{ "verify", TD_ARG_ID, false }, { "rate", TD_ARG_UINT, false }
 static const struct td_arg_spec a_tenant_delete[] = {
-	A_TENANT, { "force", TD_ARG_BOOL, false }, A_END };
+	A_TENANT, { "force", TD_ARG_BOOL, false }, A_WIPE, A_END };
+static const struct td_arg_spec a_volume_delete[] = {
+	A_TENANT, A_VOLUME, A_WIPE, A_END };
+static const struct td_arg_spec a_wipe_status[] = {
+	{ "tenant", TD_ARG_ID, false }, { "job", TD_ARG_UINT, false }, A_END };
+static const struct td_arg_spec a_tenant_audit_export[] = {
+	A_TENANT, { "after", TD_ARG_UINT, false },
+	{ "limit", TD_ARG_UINT, false }, A_END };
 static const struct td_arg_spec a_volume_create[] = {
 	A_TENANT, A_VOLUME,
 	{ "legs", TD_ARG_LEGS, false },
@@ -112,7 +122,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "volume.assign", TD_V_VOLUME_ASSIGN, true, a_volume_assign },
 	{ "volume.attach", TD_V_VOLUME_ATTACH, true, a_volume_attach },
 	{ "volume.detach", TD_V_VOLUME_DETACH, true, a_volume },
-	{ "volume.delete", TD_V_VOLUME_DELETE, true, a_volume },
+	{ "volume.delete", TD_V_VOLUME_DELETE, true, a_volume_delete },
 	{ "leg.fail", TD_V_LEG_FAIL, true, a_leg },
 	{ "leg.recover", TD_V_LEG_RECOVER, true, a_leg },
 	{ "audit.export", TD_V_AUDIT_EXPORT, false, a_audit_export },
@@ -126,6 +136,10 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "access.revoke", TD_V_ACCESS_REVOKE, true, a_access_note },
 	{ "access.list", TD_V_ACCESS_LIST, false, a_access_list },
 	/* -- wipe (issue 7) -- */
+	{ "wipe.status", TD_V_WIPE_STATUS, false, a_wipe_status },
+	{ "tenant.audit-export", TD_V_TENANT_AUDIT_EXPORT, false,
+	  a_tenant_audit_export },
+	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume },
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

@@ -71,6 +71,9 @@ enum td_verb {
 	TD_V_ACCESS_REVOKE,
 	TD_V_ACCESS_LIST,
 	/* -- wipe (issue 7) -- */
+	TD_V_WIPE_STATUS,
+	TD_V_TENANT_AUDIT_EXPORT,
+	TD_V_VOLUME_EXPORT,
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 	TD_V__COUNT

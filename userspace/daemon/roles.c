@@ -66,6 +66,12 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
 				    [TD_ROLE_SUPPORT] = R_ANY },
 	/* -- wipe (issue 7) -- */
+	[TD_V_WIPE_STATUS]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	[TD_V_TENANT_AUDIT_EXPORT] = { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
+	/* plaintext: the tenant's own admin only, never the operator */
+	[TD_V_VOLUME_EXPORT]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

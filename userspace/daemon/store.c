@@ -34,6 +34,7 @@ static int write_head_file(struct td_store *st, int64_t seq,
  * Schema history.  Never edit a released step: append a new one.
  *   1: tenants, volumes, legs, attachments, audit, audit_head
  *   2: create_intents (legs being formatted, for cleanup after a crash)
+ *   3: wipes (destruction jobs, progress, certificates)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -123,6 +124,20 @@ const char *const td_schema_steps[] = {
 	"CREATE UNIQUE INDEX access_grants_active ON access_grants(tenant, volume)"
 	"  WHERE state = 'active';",
 	/* -- wipe (issue 7) -- */
+	/* wipe jobs: progress (resume after a crash) and certificates */
+	"CREATE TABLE wipes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  tenant TEXT NOT NULL, volume TEXT NOT NULL, uuid TEXT NOT NULL,"
+	"  method TEXT NOT NULL, passes INTEGER NOT NULL,"
+	"  verify TEXT NOT NULL, rate INTEGER NOT NULL DEFAULT 0,"
+	"  legs TEXT NOT NULL,"
+	"  shred TEXT NOT NULL,"
+	"  uid INTEGER NOT NULL, role TEXT NOT NULL, reason TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),"
+	"  leg INTEGER NOT NULL DEFAULT 0, pass INTEGER NOT NULL DEFAULT 0,"
+	"  offset INTEGER NOT NULL DEFAULT 0, resumes INTEGER NOT NULL DEFAULT 0,"
+	"  started TEXT NOT NULL, finished TEXT, error TEXT,"
+	"  verification TEXT, cert TEXT);",
 	/* -- udev (issue 8) -- */
 	/* -- remote (issue 4) -- */
 };

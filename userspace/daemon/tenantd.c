@@ -81,8 +81,50 @@ static void notify(const char *msg)
 
 /* --- connections ------------------------------------------------------ */
 
+/* wipe (issue 7): a descriptor passed with a request lives until the
+ * request is handled. */
+static void conn_drop_fd(struct conn *c)
+{
+	if (c->who.has_fd)
+		close(c->who.fd);
+	c->who.has_fd = false;
+}
+
+/* recv() that also takes descriptors passed with SCM_RIGHTS (one kept). */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k, nfd;
+		int fd;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(fd));
+			conn_drop_fd(c);
+			c->who.fd = fd;
+			c->who.has_fd = true;
+		}
+	}
+	return n;
+}
+
 static void conn_close(struct conn *c)
 {
+	conn_drop_fd(c);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -146,6 +188,7 @@ static void process(struct td_daemon *d, struct conn *c, unsigned int tmo)
 		size_t len = (size_t)(nl - c->in);
 
 		queue_reply(c, td_handle_line(d, &c->who, c->in, len));
+		conn_drop_fd(c);
 		memmove(c->in, nl + 1, c->in_len - len - 1);
 		c->in_len -= len + 1;
 		c->deadline = now_ms() + tmo;
@@ -169,6 +212,7 @@ static void process(struct td_daemon *d, struct conn *c, unsigned int tmo)
 		if (c->in_len)
 			queue_reply(c, td_handle_line(d, &c->who, c->in,
 						      c->in_len));
+		conn_drop_fd(c);
 		c->in_len = 0;
 		c->closing = true;
 	}
@@ -181,8 +225,8 @@ static void conn_read(struct td_daemon *d, struct conn *c, unsigned int tmo)
 
 		if (c->in_len > TD_MAX_REQUEST)
 			break;
-		n = recv(c->fd, c->in + c->in_len,
-			 TD_MAX_REQUEST + 2 - c->in_len, MSG_DONTWAIT);
+		n = conn_recv(c, c->in + c->in_len,
+			      TD_MAX_REQUEST + 2 - c->in_len);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
@@ -425,6 +469,7 @@ int main(int argc, char **argv)
 	td_cleanup_intents(&d);
 	td_resume_rotations(&d);
 	td_access_startup(&d);	/* -- access (issue 6) -- */
+	td_wipe_resume(&d);
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -462,6 +507,8 @@ int main(int argc, char **argv)
 			if (c->deadline < next)
 				next = c->deadline;
 		}
+		if (td_wipe_busy() && next > now + 500)
+			next = now + 500;	/* wipe (issue 7) */
 		if (poll(pfd, n, next > now ? (int)(next - now) : 0) < 0 &&
 		    errno != EINTR) {
 			td_log(LOG_ERR, "poll: %s", strerror(errno));
@@ -522,6 +569,7 @@ int main(int argc, char **argv)
 		}
 		if (pfd[1].revents & POLLIN)
 			do_accept(lfd, &d, tmo);
+		td_wipe_tick(&d);
 	}
 
 	/* Shutdown: requests are handled synchronously, so none is in flight;
@@ -545,6 +593,7 @@ int main(int argc, char **argv)
 		while (nconns)
 			conn_close(&conns[0]);
 	}
+	td_wipe_stop(&d);
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
 	td_log(LOG_INFO, "stopped");
 	rc = 0;

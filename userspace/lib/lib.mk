@@ -19,7 +19,7 @@ LIBDMT_DIR := userspace/lib
 LIBDMT_INCLUDE := $(LIBDMT_DIR)/include
 LIBDMT_BUILD := $(BUILD)/lib
 LIBDMT_SRCS := $(addprefix $(LIBDMT_DIR)/,ctx.c keys.c status.c table.c dm.c \
-		keyring.c leg.c volume.c) kernel/tenant-table.c
+		keyring.c leg.c volume.c wipe.c) kernel/tenant-table.c
 LIBDMT_HDRS := $(LIBDMT_INCLUDE)/dmtenant.h $(LIBDMT_DIR)/dmt-internal.h \
 	       kernel/tenant-table.h include/uapi/linux/dm-tenant.h
 LIBDMT_PKGS := devmapper libcryptsetup libkmod libcrypto json-c
@@ -38,7 +38,7 @@ LIBDMT_PIC_OBJS := $(patsubst %.c,$(LIBDMT_BUILD)/pic/%.o,$(LIBDMT_SRCS))
 LIBDMT_OBJS := $(patsubst %.c,$(LIBDMT_BUILD)/obj/%.o,$(LIBDMT_SRCS))
 
 userspace: $(LIBDMT_SO) $(LIBDMT_BUILD)/libdmtenant.so $(LIBDMT_A) \
-	   $(USERSPACE_BIN)/dmt-libtest
+	   $(USERSPACE_BIN)/dmt-libtest $(USERSPACE_BIN)/dmt-wipetest
 
 $(LIBDMT_BUILD)/pic/%.o: %.c $(LIBDMT_HDRS)
 	@mkdir -p $(@D)
@@ -66,6 +66,14 @@ $(USERSPACE_BIN)/dmt-libtest: userspace/tools/dmt-libtest.c $(LIBDMT_A) \
 			      $(LIBDMT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIBDMT_CFLAGS) -o $@ $< $(LIBDMT_STATIC_LINK)
+
+# Test helper for tests/vm/60-wipe.sh (wipe, issue 7): the attacker with
+# host root (DEK from a leg with the master key and the database), and a
+# byte-pattern search of legs and database files.
+$(USERSPACE_BIN)/dmt-wipetest: userspace/tools/dmt-wipetest.c $(LIBDMT_A) \
+			       $(LIBDMT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(LIBDMT_CFLAGS) -o $@ $< $(LIBDMT_STATIC_LINK) -lsqlite3
 
 # Unit tests (tests/unit/test_lib_*.c): sources and libraries.
 LIBDMT_UNIT_CFLAGS := -I$(LIBDMT_INCLUDE) -I$(LIBDMT_DIR) $(LIBDMT_PKG_CFLAGS)

@@ -37,6 +37,8 @@
  * CHANGES (source-compatible additions after the first version):
  *   - struct dmt_table.meta_sectors and DMT_LEG_META_SECTORS added (for
  *     the replication kernel's "metadata:<n>" option).
+ *   - destruction: dmt_leg_shred, dmt_leg_wipe, dmt_leg_verify and their
+ *     helpers (Documentation/destruction.md).
  */
 #ifndef DMTENANT_H
 #define DMTENANT_H
@@ -432,6 +434,83 @@ int dmt_volume_rewrap(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 /* dmt_leg_erase() on every leg; continues past failures, returns the first. */
 int dmt_volume_erase(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 		     uint32_t flags);
+
+/* ------------------------------------------------------------------ */
+/* Destruction (Documentation/destruction.md)                          */
+/* ------------------------------------------------------------------ */
+
+/* Media methods after the crypto-shred (which is always done first). */
+enum dmt_wipe_method {
+	DMT_WIPE_SHRED = 0,	/* crypto-shred only: header area */
+	DMT_WIPE_DISCARD,	/* BLKDISCARD of the whole device */
+	DMT_WIPE_SECDISCARD,	/* BLKSECDISCARD (where supported) */
+	DMT_WIPE_ZERO,		/* BLKZEROOUT */
+	DMT_WIPE_OVERWRITE,	/* random passes (the caller ends with zero) */
+	DMT_WIPE__COUNT
+};
+
+/* "crypto-shred", "discard", "secure-discard", "zero", "overwrite". */
+const char *dmt_wipe_method_name(enum dmt_wipe_method m);
+int dmt_wipe_method_parse(const char *name, enum dmt_wipe_method *m);
+/* True for the methods whose result reads as zeros. */
+bool dmt_wipe_leaves_zeros(enum dmt_wipe_method m);
+/* End of a leg's header area, bytes: the LUKS2 data offset if a header
+ * is still there, else DMT_LEG_DATA_OFFSET_BYTES. */
+uint64_t dmt_wipe_header_end(struct dmt_ctx *ctx, const char *path);
+
+/*
+ * Crypto-shred one leg: [0, data offset) - both LUKS2 header copies, all
+ * keyslots, digest, label, tokens, and the dm-tenant metadata area - is
+ * overwritten with random bytes, then zeros, flushed and read back from
+ * the device.  The device must not be in use (-EBUSY).  *@shredded (may
+ * be NULL) gets the number of bytes shredded.
+ */
+int dmt_leg_shred(struct dmt_ctx *ctx, const char *path, uint64_t *shredded);
+
+/* Progress of a pass: @done of @total bytes.  Non-zero stops the pass. */
+typedef int (*dmt_wipe_progress_fn)(uint64_t done, uint64_t total,
+				    void *arg);
+/*
+ * One pass of @m over the whole device, from byte @start (resume), at
+ * most @rate_mib MiB/s (0: unlimited).  @fn is called every 8 MiB and at
+ * the end, after the bytes before it are flushed.  -EOPNOTSUPP when the
+ * device lacks the operation, -ECANCELED when @fn stopped it.
+ */
+int dmt_leg_wipe(struct dmt_ctx *ctx, const char *path,
+		 enum dmt_wipe_method m, uint64_t start, uint32_t rate_mib,
+		 dmt_wipe_progress_fn fn, void *arg);
+
+struct dmt_wipe_verify {
+	bool ok;		/* nothing below found */
+	uint64_t size;		/* device bytes */
+	uint64_t bytes_read;
+	unsigned int samples;	/* sampled 64 KiB reads of the data area */
+	uint64_t seed;		/* of the sample offsets */
+	int64_t nonzero_at;	/* first non-zero byte where zeros are due */
+	int64_t luks_at;	/* first LUKS2 magic */
+	int64_t token_at;	/* first "dm-tenant" string */
+};
+
+/*
+ * Prove a wipe: read the header area in full (must be zeros, no LUKS2
+ * magic, no token), and the rest of the device in full (@full) or in 258
+ * sampled 64 KiB blocks (first, last, random); no magic, no token, and
+ * zeros for the methods that leave zeros.  0 with @res->ok telling the
+ * result; -errno if the reads failed.
+ */
+int dmt_leg_verify(struct dmt_ctx *ctx, const char *path,
+		   enum dmt_wipe_method m, bool full,
+		   struct dmt_wipe_verify *res);
+/* 0 if @path supports method @m (discard / secure discard are probed
+ * without discarding anything), -EOPNOTSUPP if not. */
+int dmt_wipe_supported(struct dmt_ctx *ctx, const char *path,
+		       enum dmt_wipe_method m);
+/* Scan a buffer read at @base (exposed for the unit tests). */
+void dmt_wipe_scan(const unsigned char *p, size_t n, uint64_t base,
+		   bool want_zero, struct dmt_wipe_verify *res);
+/* Logon keys "dm-tenant:<tenant>:<volume>" visible in /proc/keys. */
+int dmt_keyring_count(struct dmt_ctx *ctx, const char *tenant,
+		      const char *volume);
 
 /* ------------------------------------------------------------------ */
 /* Tables                                                              */
