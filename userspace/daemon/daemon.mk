@@ -17,6 +17,7 @@ TENANTD_OPS := $(TENANTD_DIR)/ops.c
 # -- access (issue 6) --
 # -- wipe (issue 7) --
 # -- udev (issue 8) --
+TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 # -- remote (issue 4) --
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h

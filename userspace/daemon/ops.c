@@ -992,6 +992,7 @@ static enum td_err op_volume_attach(struct op *op)
 		return e;
 	td_dm_name(v.tenant, v.id, name, sizeof(name));
 	op_to_dmt(&v, &dv, legs);
+	op_udev_owner_publish(op->d, name, owner, vm);	/* udev (issue 8) */
 	r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
 			      sizeof(path));
 	if (r == -EPERM && t.has_next) {
@@ -1004,6 +1005,8 @@ static enum td_err op_volume_attach(struct op *op)
 				      sizeof(path));
 	}
 	dmt_key_free(kek);
+	if (r)
+		op_udev_owner_forget(op->d, name);	/* udev (issue 8) */
 	if (r == -EINVAL && v.nlegs > 1) {
 		op_hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
 		return op_fail(op, TD_E_UNSUPPORTED,
@@ -1059,6 +1062,7 @@ static enum td_err op_volume_detach(struct op *op)
 	} else if (r) {
 		return op_from_errno(op, r, "detach");
 	}
+	op_udev_owner_forget(op->d, v.dm_name);	/* udev (issue 8) */
 	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
 		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
 		       td_store_err(op->d->st));
@@ -1305,6 +1309,9 @@ static const op_fn handlers[TD_V__COUNT] = {
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
+	[TD_V_LEG_SEEN]		= op_leg_seen,
+	[TD_V_LEG_GONE]		= op_leg_gone,
+	[TD_V_VOLUME_AUTO]	= op_volume_auto,
 	/* -- remote (issue 4) -- */
 };
 

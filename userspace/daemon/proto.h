@@ -64,6 +64,9 @@ enum td_verb {
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
+	TD_V_LEG_SEEN,
+	TD_V_LEG_GONE,
+	TD_V_VOLUME_AUTO,
 	/* -- remote (issue 4) -- */
 	TD_V__COUNT
 };

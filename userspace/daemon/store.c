@@ -83,6 +83,24 @@ const char *const td_schema_steps[] = {
 	/* -- access (issue 6) -- */
 	/* -- wipe (issue 7) -- */
 	/* -- udev (issue 8) -- */
+	"CREATE TABLE volume_auto ("
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  auto_attach INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant, volume),"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);"
+	"CREATE TABLE leg_presence ("
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  device TEXT NOT NULL,"
+	"  devnum TEXT NOT NULL,"
+	"  present INTEGER NOT NULL,"
+	"  changed TEXT NOT NULL,"
+	"  PRIMARY KEY (tenant, volume, idx),"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);",
 	/* -- remote (issue 4) -- */
 };
 const int td_schema_version =
