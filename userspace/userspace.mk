@@ -26,6 +26,8 @@ include userspace/lib/lib.mk
 # tenantd (build/bin/tenantd) and tenantctl (build/bin/tenantctl)
 include userspace/daemon/daemon.mk
 include userspace/cli/cli.mk
+# dmt-udev and the udev rules (udev provisioning, issue 8)
+include userspace/udev/udev.mk
 
 # dmt-logcheck: check the write-intent bitmap on a dm-log-writes log of a
 # leg (userspace/tools/dmt-logcheck.c; tests/vm/43-mirror-logwrites.sh)

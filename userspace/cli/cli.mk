@@ -12,6 +12,7 @@ TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 # -- access (issue 6) --
 # -- wipe (issue 7) --
 # -- udev (issue 8) --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-udev.c
 # -- remote (issue 4) --
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
 		  $(TENANTCTL_LIB_SRCS)

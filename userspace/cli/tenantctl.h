@@ -38,6 +38,15 @@ int tc_verify_file(FILE *f, const char *anchor, char *msg, size_t msglen);
 /* -- access (issue 6) -- */
 /* -- wipe (issue 7) -- */
 /* -- udev (issue 8) -- */
+int tc_volume_auto(const struct tc_verb *v, int argc, char **argv);
+int tc_leg_report(const struct tc_verb *v, int argc, char **argv);
+/* "tenantctl attach ..." / "tenantctl detach ...": @argv[0] is the word. */
+int tc_udev_alias(int argc, char **argv);
+void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
+		     const char *device, const char *target);
+/* run() of tenantctl.c: one request, errors printed, exit code back. */
+int tc_run(const char *verb, json_object *args,
+	   int (*print)(json_object *result, void *arg), void *arg);
 /* -- remote (issue 4) -- */
 
 #endif /* TC_TENANTCTL_H */
