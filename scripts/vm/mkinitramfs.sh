@@ -106,6 +106,7 @@ manifest() {
 		echo scripts/vm/init
 		echo scripts/vm/common.sh
 		echo userspace/udev/69-dm-tenant.rules
+		echo userspace/hooks/libvirt-qemu
 		if [ -f "$DMT_KO" ]; then echo "$DMT_KO"; fi
 		if [ -d build/bin ]; then
 			find build/bin -maxdepth 1 -type f | LC_ALL=C sort
@@ -255,6 +256,8 @@ if [ -x "$STAGE/usr/bin/udevadm" ]; then
 	if [ -x build/bin/dmt-udev ]; then
 		cp build/bin/dmt-udev "$STAGE/usr/lib/udev/dmt-udev"
 	fi
+	mkdir -p "$STAGE/usr/share/dm-tenant"
+	cp userspace/hooks/libvirt-qemu "$STAGE/usr/share/dm-tenant/libvirt-qemu-hook"
 fi
 
 # --- kernel modules ------------------------------------------------------------
