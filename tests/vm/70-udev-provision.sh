@@ -42,20 +42,12 @@ need_module loop
 # makes /dev/mapper; the VM's default is "no udev".
 unset DM_DISABLE_UDEV
 
-# shellcheck source=tests/vm/tenantd-lib.sh
-. "$DMT_ROOT/tests/vm/tenantd-lib.sh"
 NAME=tenant+acme+rep
 LINK=/dev/disk/by-tenant/acme/rep
 DATA_OFF=16384
 
-cat > "$CONF" <<EOF
-operator uid=0
-hypervisor uid=1001 vms=vm1
-hypervisor uid=1005 vms=vm2
-EOF
-
 # --- udevd ---------------------------------------------------------------------
-"$UDEVD" --daemon 2> "$W/udevd.err" || { cat "$W/udevd.err"; fail "systemd-udevd did not start"; }
+"$UDEVD" --daemon 2> /tmp/udevd.err || { cat /tmp/udevd.err; fail "systemd-udevd did not start"; }
 on_exit 'udevadm control --exit 2>/dev/null; true'
 udevadm control --log-level=info 2>/dev/null || true
 settle() { udevadm settle -t 120 || fail "udev did not settle"; }
@@ -64,9 +56,11 @@ settle
 info "systemd-udevd runs with $(ls /usr/lib/udev/rules.d | tr '\n' ' ')"
 
 # --- legs: three scsi_debug hosts, each with its own RAM store ---------------------
+# no 80-drivers.rules here: load the disk driver ourselves
+modprobe sd_mod || skip "sd_mod not available"
 modprobe scsi_debug dev_size_mb=40 per_host_store=1 add_host=3 ||
 	skip "scsi_debug not available"
-on_exit 'modprobe -r scsi_debug 2>/dev/null; true'
+on_exit 'timeout 30 modprobe -r scsi_debug 2>/dev/null; true'
 settle
 HOSTS=$(ls -d /sys/bus/pseudo/drivers/scsi_debug/adapter*/host* | sed 's|.*/host||' | sort -n)
 set -- $HOSTS
@@ -94,12 +88,24 @@ plug() {	# plug HOST: rescan, the disk comes back (add event)
 	info "plugged $(disk_of "$1") (host $1)"
 }
 D0=$(disk_of "$H0") D1=$(disk_of "$H1") D2=$(disk_of "$H2")
-[ -b "$D0" ] && [ -b "$D1" ] && [ -b "$D2" ] || fail "scsi_debug disks missing: '$D0' '$D1' '$D2'"
+[ -b "$D0" ] && [ -b "$D1" ] && [ -b "$D2" ] ||
+	fail "scsi_debug disks missing: '$D0' '$D1' '$D2' ($(ls /sys/block))"
 info "legs on $D0 $D1 $D2"
 
+# Sourced after udevd and scsi_debug: its cleanups (remove tenant devices,
+# stop tenantd) then run before theirs (cleanups run last-in first-out;
+# scsi_debug cannot go while a volume holds its disks).
+# shellcheck source=tests/vm/tenantd-lib.sh
+. "$DMT_ROOT/tests/vm/tenantd-lib.sh"
+cat > "$CONF" <<EOF
+operator uid=0
+hypervisor uid=1001 vms=vm1
+hypervisor uid=1005 vms=vm2
+EOF
 start_td
 audit_has() {	# audit_has REGEX: some audit record matches
-	tenantctl audit export -o "$W/audit.jsonl" > /dev/null || fail "audit export"
+	rm -f "$W/audit.jsonl"
+	tenantctl audit export -o "$W/audit.jsonl" > /dev/null 2>&1 || fail "audit export"
 	grep -qE "$1" "$W/audit.jsonl"
 }
 as_hv() { setpriv --reuid=1001 --regid=1001 --clear-groups -- "$@"; }
