@@ -243,5 +243,6 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: access (issue 6) --
 # -- act: wipe (issue 7) --
 # -- act: udev (issue 8) --
+. "$DMT_ROOT/scripts/demo-udev.sh"
 # -- act: remote (issue 4) --
 say "Demo finished."

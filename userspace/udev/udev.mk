@@ -21,3 +21,7 @@ $(USERSPACE_BIN)/dmt-udev: $(DMT_UDEV_SRCS) $(TENANTCTL_HDRS) $(LIBDMT_A)
 INSTALL_FILES += userspace/udev/69-dm-tenant.rules:/usr/lib/udev/rules.d/69-dm-tenant.rules:0644
 INSTALL_FILES += $(USERSPACE_BIN)/dmt-udev:/usr/lib/udev/dmt-udev:0755
 INSTALL_FILES += userspace/hooks/libvirt-qemu:/usr/share/dm-tenant/libvirt-qemu-hook:0755
+
+# Unit test of the client side (tc-udev.c) and the udev verbs' parsing.
+test_cli_udev_SRCS := $(TENANTCTL_LIB_SRCS)
+test_cli_udev_LDLIBS := -ljson-c -lcrypto
