@@ -492,14 +492,14 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 	int r;
 
 	*action = "in-service";
-	if (op->d->no_dm || v->nlegs < 2)
+	if (op->d->no_dm)
 		return TD_OK;
 	r = kernel_leg(op, v, idx, &state, kdev, sizeof(kdev));
 	if (r)
 		return op_from_errno(op, r, "kernel status");
 	if (!strcmp(kdev, devnum) && !was_absent)
 		return TD_OK;	/* the leg the table uses, never gone */
-	if (state != DMT_LEG_STATE_DEAD) {
+	if (state != DMT_LEG_STATE_DEAD && v->nlegs > 1) {
 		/* The table holds the device that vanished: stop using it. */
 		e = leg_message(op, v, idx, "fail");
 		if (e)
@@ -514,6 +514,13 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 		return TD_E_INTERNAL;
 	if (r)
 		return op_from_errno(op, r, "table reload");
+	if (v->nlegs == 1) {
+		/* One leg: no leg states; the reload alone revives it. */
+		td_log(LOG_INFO, "%s/%s: its only leg is back on %s (%s): table reloaded",
+		       v->tenant, v->id, v->legs[idx].device, devnum);
+		*action = "reloaded";
+		return TD_OK;
+	}
 	r = kernel_leg(op, v, idx, &state, kdev, sizeof(kdev));
 	if (r)
 		return op_from_errno(op, r, "kernel status");
@@ -703,6 +710,10 @@ enum td_err op_leg_gone(struct op *op)
 		action = "degraded";
 		td_log(LOG_WARNING, "%s/%s: leg %u (%s) vanished: failed, the volume runs degraded",
 		       v->tenant, v->id, p.idx, path);
+	} else if (v->attached && v->nlegs == 1) {
+		action = "lost";
+		td_log(LOG_ERR, "%s/%s: its only leg (%s) vanished: I/O fails until it returns",
+		       v->tenant, v->id, path);
 	}
 	present = presence_count(op, v);
 	snprintf(op->detail, sizeof(op->detail), "%.64s (%s): %s, %u/%u legs present",
