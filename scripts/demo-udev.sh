@@ -10,10 +10,28 @@ UDEVD=/usr/lib/systemd/systemd-udevd
 if [ ! -x "$UDEVD" ] || [ ! -f /usr/lib/udev/rules.d/69-dm-tenant.rules ]; then
 	echo "    (no systemd-udevd or no dm-tenant rules in this image: act skipped)"
 else
-	# With udev, libdevmapper leaves /dev/mapper to udev's rules.
+	# With udev, libdevmapper leaves /dev/mapper to udev's rules (and waits
+	# for udev at every device change).  Everything this act set up is torn
+	# down by udev_act_end, in order, before udevd stops; then libdevmapper
+	# goes back to making nodes itself (earlier acts' cleanups need that).
 	unset DM_DISABLE_UDEV
 	"$UDEVD" --daemon 2>/dev/null || fail "systemd-udevd did not start"
-	on_exit 'udevadm control --exit 2>/dev/null; true'
+	udev_act_end() {
+		tenantctl detach initech db > /dev/null 2>&1
+		if [ -n "$TD_PID" ]; then
+			kill -TERM "$TD_PID"; wait "$TD_PID"
+		fi 2>/dev/null
+		TD_PID=
+		for d in ${DISK_db0:-} ${DISK_db1:-}; do
+			losetup -d "$d" 2>/dev/null
+		done
+		DISK_db0= DISK_db1=
+		udevadm settle -t 60 2>/dev/null
+		udevadm control --exit 2>/dev/null
+		export DM_DISABLE_UDEV=1
+		true
+	}
+	on_exit udev_act_end
 	udevadm trigger --action=add --subsystem-match=block
 	udevadm settle -t 60
 	echo "    systemd-udevd runs with 69-dm-tenant.rules; the rule's helper reads each LUKS2"
@@ -22,7 +40,6 @@ else
 	tenantd -c "$TD_CONF" -d "$TD_ST/tenantd.db" -k "$TD_ST/master.key" \
 		-s "$TENANTD_SOCKET" 2>>"$TD_W/tenantd.log" &
 	TD_PID=$!
-	on_exit 'kill -TERM $TD_PID 2>/dev/null; wait $TD_PID 2>/dev/null; true'
 	wait_for_file "$TENANTD_SOCKET" 20 || { cat "$TD_W/tenantd.log"; fail "tenantd did not start"; }
 	settle() { udevadm settle -t 120; }
 	# plug NAME: the disk NAME (a file) appears as a loop device
@@ -41,20 +58,19 @@ else
 		echo "    unplugged $1 ($l)"
 	}
 	LINK=/dev/disk/by-tenant/initech/db
-	on_exit 'tenantctl detach initech db >/dev/null 2>&1; for d in $DISK_db0 $DISK_db1; do losetup -d $d 2>/dev/null; done; true'
 
-	say "The operator creates initech's volume 'db' on two disks, for vm1, attached automatically."
+	say "The operator creates initech's volume 'db' on two disks, for vm1."
 	for d in db0 db1; do
 		truncate -s 40M "$TD_W/$d.img"
 		plug "$d"
 	done
 	run tenantctl volume create initech db --leg "local:$DISK_db0" --leg "zone:$DISK_db1" --vm vm1
-	run tenantctl volume auto initech db on
 	settle
-	echo "    The volume is not attached: auto-attach waits for a leg event."
-	echo "    The disks go away (say, the host is being recabled):"
+	echo "    udev saw the new legs and told tenantd. The disks go away (the host is recabled):"
 	unplug db0
 	unplug db1
+	echo "    The operator marks the volume for automatic attach; no leg is present now:"
+	run tenantctl volume auto initech db on
 
 	say "Plugging initech's disks back in, one at a time."
 	plug db1
@@ -88,4 +104,5 @@ else
 	run hypervisor tenantctl detach --vm vm1
 	kill -TERM "$TD_PID"; wait "$TD_PID" || fail "tenantd exited with an error"
 	TD_PID=
+	udev_act_end
 fi
