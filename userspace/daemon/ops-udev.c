@@ -244,12 +244,11 @@ static int auto_set(struct op *op, const char *tenant, const char *vol,
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-/* The leg's device path as attach will use it (the leg moved). */
-static int leg_set_device(struct op *op, const char *tenant, const char *vol,
-			  unsigned int idx, const char *device)
+/* Run @sql with (device, tenant, volume, idx) bound as ?1..?4. */
+static int leg_exec(struct op *op, const char *sql, const char *device,
+		    const char *tenant, const char *vol, unsigned int idx)
 {
-	sqlite3_stmt *s = prep(op, "UPDATE legs SET device = ?"
-			       " WHERE tenant = ? AND volume = ? AND idx = ?");
+	sqlite3_stmt *s = prep(op, sql);
 	int rc;
 
 	if (!s)
@@ -260,10 +259,46 @@ static int leg_set_device(struct op *op, const char *tenant, const char *vol,
 	sqlite3_bind_int(s, 4, (int)idx);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return (sqlite3_extended_errcode(td_store_db(op->d->st)) & 0xff) ==
-		SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/*
+ * The leg's device path as attach will use it (the leg moved).  @device
+ * was just read and carries this leg, so any other leg recorded at that
+ * path is stale (its disk went away and the name was reused, e.g. two
+ * loop devices plugged back in the other order): that record becomes
+ * "<path> (gone: <tenant>/<volume> leg <i>)" (paths are unique in the
+ * legs table) and its presence is cleared, until udev sees that leg again.
+ */
+static int leg_set_device(struct op *op, const char *tenant, const char *vol,
+			  unsigned int idx, const char *device)
+{
+	static const char *const steps[] = {
+		"UPDATE legs SET device = ?1 || ' (gone: ' || tenant || '/' ||"
+		" volume || ' leg ' || idx || ')' WHERE device = ?1 AND"
+		" NOT (tenant = ?2 AND volume = ?3 AND idx = ?4)",
+		"UPDATE leg_presence SET present = 0 WHERE device = ?1 AND"
+		" NOT (tenant = ?2 AND volume = ?3 AND idx = ?4)",
+		"UPDATE legs SET device = ?1"
+		" WHERE tenant = ?2 AND volume = ?3 AND idx = ?4",
+	};
+	int changed, r = 0;
+	size_t i;
+
+	if (td_store_begin(op->d->st))
+		return -EIO;
+	for (i = 0; !r && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		r = leg_exec(op, steps[i], device, tenant, vol, idx);
+		changed = sqlite3_changes(td_store_db(op->d->st));
+		if (!r && i == 0 && changed)
+			td_log(LOG_INFO, "%s now carries leg %u of %s/%s: %d stale leg record(s) at that path marked gone",
+			       device, idx, tenant, vol, changed);
+	}
+	if (!r)
+		r = td_store_commit(op->d->st);
+	if (r)
+		td_store_rollback(op->d->st);
+	return r;
 }
 
 /* --- helpers -------------------------------------------------------------- */
@@ -619,13 +654,6 @@ enum td_err op_leg_seen(struct op *op)
 	was_absent = p.found && !p.present;
 	if (strcmp(v->legs[idx].device, path)) {
 		r = leg_set_device(op, v->tenant, v->id, idx, path);
-		if (r == -EEXIST) {
-			op_hint(op, "another volume's leg is recorded at %s", path);
-			e = op_fail(op, TD_E_CONFLICT,
-				    "%s is recorded for another volume: leg %u of %s/%s not used",
-				    path, idx, v->tenant, v->id);
-			goto out;
-		}
 		if (r) {
 			e = db_fail(op);
 			goto out;
