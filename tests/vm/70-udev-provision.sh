@@ -7,8 +7,9 @@
 #    event, even while the volume holds them) and come back (host rescan:
 #    a real add event, under a new device number while the old one is
 #    still held);
-#  - all legs gone, auto-attach on, legs plugged back one by one: nothing
-#    until the last one, then the volume is attached for its VM: the
+#  - all legs gone, auto-attach on, legs plugged back one by one (in
+#    reverse order: they come back under each other's device names):
+#    nothing until the last one, then the volume is attached for its VM: the
 #    /dev/disk/by-tenant link appears, node owned by the VM's hypervisor
 #    (uid 1001), mode 0600;
 #  - qemu-io as uid 1001 writes and reads it; as the other hypervisor
@@ -135,12 +136,14 @@ for i in 0 1 2; do
 done
 ok 0 volume auto acme rep on
 case $TC_OUT in *"0/3 legs present"*) ;; *) fail "volume auto: $TC_OUT" ;; esac
-plug "$H0"
+# In reverse order, so the disks come back under each other's names
+# (leg 2 on the name leg 0 had): tenantd follows the headers, not names.
+plug "$H2"
 plug "$H1"
 [ ! -e "$LINK" ] && ! dmsetup info "$NAME" > /dev/null 2>&1 ||
 	fail "assembled with two of three legs"
 info "two of three legs present: not assembled"
-plug "$H2"
+plug "$H0"
 wait_for_file "$LINK" 60 || { cat "$LOG"; fail "$LINK did not appear"; }
 D0=$(disk_of "$H0") D1=$(disk_of "$H1") D2=$(disk_of "$H2")
 info "assembled: $LINK -> $(readlink -f "$LINK")"
