@@ -83,7 +83,7 @@ else
 	run ls -lL "$LINK"
 	run tenantctl volume status initech db
 	echo "    What tenantd wrote down (its log, then the audit records of the legs):"
-	grep -E 'leg .* moved|all 2 legs present' "$TD_W/tenantd.log" | sed 's/^/      tenantd: /'
+	grep -E 'leg .* moved|all 2 legs present' "$TD_W/tenantd.log" | sed 's/^/      /'
 	rm -f "$TD_W/audit-udev.jsonl"
 	tenantctl audit export -o "$TD_W/audit-udev.jsonl" >/dev/null 2>&1
 	grep -E '"object":"initech/db' "$TD_W/audit-udev.jsonl" | grep -E 'leg\.(seen|gone)|auto-attach' |
