@@ -81,6 +81,10 @@ static const struct {
 	{ TD_V_LEG_RECOVER,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_EXPORT,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_VERIFY,	  "O-----", "O-----", "O-----" },
+	/* udev (issue 8): leg reports also need uid 0 (checked in ops-udev.c) */
+	{ TD_V_LEG_SEEN,	  "O-----", "O-----", "O-----" },
+	{ TD_V_LEG_GONE,	  "O-----", "O-----", "O-----" },
+	{ TD_V_VOLUME_AUTO,	  "O-----", "O-----", "O-----" },
 };
 
 static char letter(enum td_role r)
