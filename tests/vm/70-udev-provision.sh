@@ -149,6 +149,12 @@ D0=$(disk_of "$H0") D1=$(disk_of "$H1") D2=$(disk_of "$H2")
 info "assembled: $LINK -> $(readlink -f "$LINK")"
 audit_has '"role":"daemon","action":"volume.auto-attach","object":"acme/rep","result":"ok"' ||
 	fail "auto-attach not audited"
+# how long tenantd took from the report to the attached volume (audit times)
+t1=$(grep '"action":"leg.seen","object":"acme/rep/leg0","result":"ok"' "$W/audit.jsonl" |
+	tail -n1 | grep -o '"time":"[^"]*"' | cut -d'"' -f4)
+t2=$(grep '"action":"volume.auto-attach"' "$W/audit.jsonl" | tail -n1 |
+	grep -o '"time":"[^"]*"' | cut -d'"' -f4)
+info "last leg reported ${t1#*T}, attached ${t2#*T} (audit times)"
 DEV=$(readlink -f "$LINK")
 owner_ok() {
 	local s
