@@ -143,10 +143,10 @@ plug "$H1"
 [ ! -e "$LINK" ] && ! dmsetup info "$NAME" > /dev/null 2>&1 ||
 	fail "assembled with two of three legs"
 info "two of three legs present: not assembled"
-T0=$(date +%s%N)
+T0=${EPOCHREALTIME/./}
 plug "$H0"
 wait_for_file "$LINK" 60 || { cat "$LOG"; fail "$LINK did not appear"; }
-info "last disk plugged to /dev/disk/by-tenant link: $((($(date +%s%N) - T0) / 1000000)) ms (scan, udev, tenantd attach)"
+info "last disk plugged to /dev/disk/by-tenant link: $(((${EPOCHREALTIME/./} - T0) / 1000)) ms (scan, udev, tenantd attach)"
 D0=$(disk_of "$H0") D1=$(disk_of "$H1") D2=$(disk_of "$H2")
 info "assembled: $LINK -> $(readlink -f "$LINK")"
 audit_has '"role":"daemon","action":"volume.auto-attach","object":"acme/rep","result":"ok"' ||
