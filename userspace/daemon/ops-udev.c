@@ -94,6 +94,7 @@ struct presence {
 	unsigned int idx;
 	char device[TD_PATH_MAX + 1];
 	char devnum[24];
+	bool pending_recover;	/* back, waiting for the reload */
 };
 
 static sqlite3_stmt *prep(struct op *op, const char *sql)
@@ -135,13 +136,15 @@ static int presence_read(sqlite3_stmt *s, struct presence *p)
 		copy_col(s, 3, p->device, sizeof(p->device));
 		copy_col(s, 4, p->devnum, sizeof(p->devnum));
 		p->present = sqlite3_column_int(s, 5) != 0;
+		p->pending_recover = sqlite3_column_int(s, 6) != 0;
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 #define PRESENCE_SELECT \
-	"SELECT tenant, volume, idx, device, devnum, present FROM leg_presence"
+	"SELECT tenant, volume, idx, device, devnum, present, pending_recover" \
+	" FROM leg_presence"
 
 static int presence_get(struct op *op, const char *tenant, const char *vol,
 			unsigned int idx, struct presence *p)
@@ -523,6 +526,7 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 				 bool was_absent, const char **action)
 {
 	char state = '?', kdev[32];
+	unsigned int j;
 	enum td_err e;
 	int r;
 
@@ -541,8 +545,15 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 			return e;
 	}
 	if (presence_count(op, v) < v->nlegs) {
+		/* A reload needs every leg's device: this leg is recovered
+		 * with the reload that the last missing leg brings. */
+		if (leg_exec(op, "UPDATE leg_presence SET pending_recover = 1"
+			     " WHERE tenant = ?2 AND volume = ?3"
+			     " AND idx = ?4", v->legs[idx].device, v->tenant,
+			     v->id, idx))
+			return db_fail(op);
 		*action = "waiting";
-		return TD_OK;	/* a reload needs every leg's device */
+		return TD_OK;
 	}
 	r = with_kek(op, v, do_reload, NULL);
 	if (r == -EKEYREJECTED)
@@ -556,16 +567,28 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 		*action = "reloaded";
 		return TD_OK;
 	}
-	r = kernel_leg(op, v, idx, &state, kdev, sizeof(kdev));
-	if (r)
-		return op_from_errno(op, r, "kernel status");
-	if (state == DMT_LEG_STATE_DEAD) {
-		e = leg_message(op, v, idx, "recover");
-		if (e)
-			return e;
+	for (j = 0; j < v->nlegs; j++) {
+		struct presence p;
+
+		if (j != idx && (presence_get(op, v->tenant, v->id, j, &p) ||
+				 !p.pending_recover))
+			continue;
+		r = kernel_leg(op, v, j, &state, kdev, sizeof(kdev));
+		if (r)
+			return op_from_errno(op, r, "kernel status");
+		if (state == DMT_LEG_STATE_DEAD) {
+			e = leg_message(op, v, j, "recover");
+			if (e)
+				return e;
+		}
+		if (leg_exec(op, "UPDATE leg_presence SET pending_recover = 0"
+			     " WHERE tenant = ?2 AND volume = ?3"
+			     " AND idx = ?4", v->legs[j].device, v->tenant,
+			     v->id, j))
+			return db_fail(op);
+		td_log(LOG_INFO, "%s/%s: leg %u is back on %s: table reloaded, leg recovering",
+		       v->tenant, v->id, j, v->legs[j].device);
 	}
-	td_log(LOG_INFO, "%s/%s: leg %u is back on %s (%s): table reloaded, leg recovering",
-	       v->tenant, v->id, idx, v->legs[idx].device, devnum);
 	*action = "recovering";
 	return TD_OK;
 }

@@ -98,6 +98,7 @@ const char *const td_schema_steps[] = {
 	"  devnum TEXT NOT NULL,"
 	"  present INTEGER NOT NULL,"
 	"  changed TEXT NOT NULL,"
+	"  pending_recover INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (tenant, volume, idx),"
 	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
 	"    ON DELETE CASCADE);",
