@@ -17,6 +17,9 @@
 #  - a leg vanishes: tenantd fails it at once (ADA), writes go on; it
 #    comes back: table reloaded with the new device, leg recovered, AAA,
 #    legs byte-identical, data intact; owner and link survive the reload;
+#  - two legs vanish (ADD) and return one at a time: the first waits
+#    (a reload needs every leg), the second brings the reload that
+#    recovers both;
 #  - a leg of a volume tenantd does not know is reported (audited
 #    not-found, logged) and never used;
 #  - `tenantctl attach --libvirt` prints a <disk> for the by-tenant link;
@@ -208,6 +211,32 @@ s1=$(leg_data_sum "$D1" $DATA_OFF "$LEN")
 s2=$(leg_data_sum "$D2" $DATA_OFF "$LEN")
 [ "$s0" = "$s1" ] && [ "$s1" = "$s2" ] || fail "legs differ after recovery: $s0 $s1 $s2"
 info "legs byte-identical after the resync"
+
+info "legs 1 and 2 vanish, then return one at a time: both recovered by the reload the second brings"
+unplug "$H1"
+unplug "$H2"
+[ "$(mirror_leg_states "$NAME")" = ADD ] || fail "states $(mirror_leg_states "$NAME"), want ADD"
+as_hv qemu-io -f raw -c 'write -P 0x77 3M 1M' "$LINK" > "$W/q7" 2>&1 ||
+	{ cat "$W/q7"; fail "write on one leg"; }
+plug "$H1"
+audit_has '"action":"leg.seen","object":"acme/rep/leg1","result":"ok","detail":"[^"]*waiting' ||
+	{ cat "$LOG"; fail "leg 1 back while leg 2 is missing: not 'waiting'"; }
+[ "$(mirror_leg_states "$NAME")" = ADD ] || fail "states $(mirror_leg_states "$NAME") while leg 2 is missing"
+plug "$H2"
+audit_has '"action":"leg.seen","object":"acme/rep/leg2","result":"ok","detail":"[^"]*recovering' ||
+	{ cat "$LOG"; fail "leg 2 back: not recovering"; }
+mirror_wait_idle "$NAME" 600
+[ "$(mirror_leg_states "$NAME")" = AAA ] || fail "states $(mirror_leg_states "$NAME"), want AAA (leg 1 pending?)"
+as_hv qemu-io -f raw -c 'read -P 0xab 0 1M' -c 'read -P 0xcd 1M 2M' -c 'read -P 0x77 3M 1M' \
+	-c 'read -P 0x5c 4M 2M' "$LINK" > "$W/q8" 2>&1 || { cat "$W/q8"; fail "read after the second recovery"; }
+grep -q "Pattern verification failed" "$W/q8" && fail "data changed"
+D0=$(disk_of "$H0") D1=$(disk_of "$H1") D2=$(disk_of "$H2")
+s0=$(leg_data_sum "$D0" $DATA_OFF "$LEN")
+s1=$(leg_data_sum "$D1" $DATA_OFF "$LEN")
+s2=$(leg_data_sum "$D2" $DATA_OFF "$LEN")
+[ "$s0" = "$s1" ] && [ "$s1" = "$s2" ] || fail "legs differ after the second recovery: $s0 $s1 $s2"
+owner_ok "after the second reload"
+info "AAA, data intact, legs byte-identical"
 
 info "a leg of a volume tenantd does not know: reported, never used"
 dd if=/dev/zero of="$W/ghost.img" bs=1M count=20 status=none
