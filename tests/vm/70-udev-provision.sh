@@ -62,7 +62,10 @@ info "systemd-udevd runs with $(ls /usr/lib/udev/rules.d | tr '\n' ' ')"
 # --- legs: three scsi_debug hosts, each with its own RAM store ---------------------
 # no 80-drivers.rules here: load the disk driver ourselves
 modprobe sd_mod || skip "sd_mod not available"
-modprobe scsi_debug dev_size_mb=40 per_host_store=1 add_host=3 ||
+# delay=0: commands complete in the submitting thread.  With the default
+# delay scsi_debug queues them and, when its queue is full (easily, under
+# emulation), fails writes with DID_ABORT / TASK SET FULL, which fails legs.
+modprobe scsi_debug dev_size_mb=40 per_host_store=1 add_host=3 delay=0 ||
 	skip "scsi_debug not available"
 on_exit 'timeout 30 modprobe -r scsi_debug 2>/dev/null; true'
 settle
