@@ -526,7 +526,8 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 				 bool was_absent, const char **action)
 {
 	char state = '?', kdev[32];
-	unsigned int j;
+	unsigned int j, n = 0, todo[TD_MAX_LEGS];
+	bool suspended;
 	enum td_err e;
 	int r;
 
@@ -567,6 +568,7 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 		*action = "reloaded";
 		return TD_OK;
 	}
+	/* The legs to recover: this one and those that waited for it. */
 	for (j = 0; j < v->nlegs; j++) {
 		struct presence p;
 
@@ -576,19 +578,35 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 		r = kernel_leg(op, v, j, &state, kdev, sizeof(kdev));
 		if (r)
 			return op_from_errno(op, r, "kernel status");
-		if (state == DMT_LEG_STATE_DEAD) {
-			e = leg_message(op, v, j, "recover");
-			if (e)
-				return e;
-		}
+		if (state == DMT_LEG_STATE_DEAD)
+			todo[n++] = j;
+	}
+	/*
+	 * Several legs: start their recovery while the device is suspended,
+	 * so that one resync pass copies to all of them.  A "recover" that
+	 * reaches the target while its worker copies a region would leave
+	 * that region behind on the newcomer (the worker clears the region's
+	 * resync bit after copying to the legs it knew).
+	 */
+	suspended = n > 1 && !dmt_dev_suspend(op->d->dmt, v->dm_name, 0);
+	for (j = 0, e = TD_OK; j < n && !e; j++)
+		e = leg_message(op, v, todo[j], "recover");
+	if (suspended && (r = dmt_dev_resume(op->d->dmt, v->dm_name)) && !e)
+		e = op_from_errno(op, r, "resume after recover");
+	if (e)
+		return e;
+	for (j = 0; j < n; j++) {
 		if (leg_exec(op, "UPDATE leg_presence SET pending_recover = 0"
 			     " WHERE tenant = ?2 AND volume = ?3"
-			     " AND idx = ?4", v->legs[j].device, v->tenant,
-			     v->id, j))
+			     " AND idx = ?4", "", v->tenant, v->id, todo[j]))
 			return db_fail(op);
 		td_log(LOG_INFO, "%s/%s: leg %u is back on %s: table reloaded, leg recovering",
-		       v->tenant, v->id, j, v->legs[j].device);
+		       v->tenant, v->id, todo[j], v->legs[todo[j]].device);
 	}
+	if (leg_exec(op, "UPDATE leg_presence SET pending_recover = 0"
+		     " WHERE tenant = ?2 AND volume = ?3 AND idx = ?4", "",
+		     v->tenant, v->id, idx))
+		return db_fail(op);
 	*action = "recovering";
 	return TD_OK;
 }
