@@ -42,6 +42,13 @@
 
 /* --- owner files ---------------------------------------------------------- */
 
+static bool dm_live(struct td_daemon *d, const char *name)
+{
+	struct dmt_dev_info info;
+
+	return d->dmt && !d->no_dm && !dmt_dev_info(d->dmt, name, &info);
+}
+
 void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
 			   const char *vm)
 {
@@ -50,7 +57,10 @@ void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
 	char path[256], tmp[272];
 	FILE *f;
 
-	(void)d;
+	/* A live device of that name keeps its owner (the attach that
+	 * called us will fail with -EEXIST). */
+	if (dm_live(d, name))
+		return;
 	if (mkdir(RUN_DIR, 0755) && errno != EEXIST)
 		goto fail;
 	if (mkdir(OWNER_DIR, 0755) && errno != EEXIST)
@@ -77,7 +87,8 @@ void op_udev_owner_forget(struct td_daemon *d, const char *name)
 {
 	char path[256];
 
-	(void)d;
+	if (dm_live(d, name))
+		return;	/* still there (a failed attach of a live name) */
 	snprintf(path, sizeof(path), "%s/%s", OWNER_DIR, name);
 	if (unlink(path) && errno != ENOENT)
 		td_log(LOG_WARNING, "%s: cannot remove %s: %s", name, path,
