@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Demo act (sourced by scripts/demo.sh): udev provisioning and hypervisor
 # attach.  Plugging in a tenant's disks brings its volume up for its VM,
@@ -25,7 +26,7 @@ else
 		for d in ${DISK_db0:-} ${DISK_db1:-}; do
 			losetup -d "$d" 2>/dev/null
 		done
-		DISK_db0= DISK_db1=
+		DISK_db0='' DISK_db1=''
 		udevadm settle -t 60 2>/dev/null
 		udevadm control --exit 2>/dev/null
 		export DM_DISABLE_UDEV=1
