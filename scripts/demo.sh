@@ -245,5 +245,6 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: wipe (issue 7) --
 . "$DMT_ROOT/scripts/demo-wipe.sh"
 # -- act: udev (issue 8) --
+. "$DMT_ROOT/scripts/demo-udev.sh"
 # -- act: remote (issue 4) --
 say "Demo finished."

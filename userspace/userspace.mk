@@ -26,6 +26,8 @@ include userspace/lib/lib.mk
 # tenantd (build/bin/tenantd) and tenantctl (build/bin/tenantctl)
 include userspace/daemon/daemon.mk
 include userspace/cli/cli.mk
+# dmt-udev and the udev rules (udev provisioning, issue 8)
+include userspace/udev/udev.mk
 
 INSTALL_FILES += \
 	$(USERSPACE_BIN)/tenantd:$(SBINDIR)/tenantd:0755 \

@@ -67,13 +67,14 @@ MODULES="cryptd crypto_simd aesni-intel ecb xts cbc essiv sha256_generic
 	virtio_pci virtio_blk virtio_net
 	ext4 crc32c_generic crc32c-intel
 	nvme-tcp nvmet nvmet-tcp nbd veth sch_netem
+	scsi_debug sd_mod
 	${VM_EXTRA_MODULES:-}"
 
 # Host programs copied with their libraries; they replace busybox applets of
 # the same name.  Missing ones are skipped (mdadm is optional).
 BINS="bash dmsetup cryptsetup keyctl fio mkfs.ext4 mke2fs e2fsck blockdev
 	losetup blkdiscard setpriv timeout dd flock kmod mdadm ip tc
-	sqlite3 ${VM_EXTRA_BINS:-}"
+	sqlite3 udevadm qemu-io ${VM_EXTRA_BINS:-}"
 
 # busybox: prefer the static one (busybox-static); a dynamic one works too
 # since its libraries are added like any other binary's.
@@ -104,6 +105,8 @@ manifest() {
 		echo scripts/vm/mkinitramfs.sh
 		echo scripts/vm/init
 		echo scripts/vm/common.sh
+		echo userspace/udev/69-dm-tenant.rules
+		echo userspace/hooks/libvirt-qemu
 		if [ -f "$DMT_KO" ]; then echo "$DMT_KO"; fi
 		if [ -d build/bin ]; then
 			find build/bin -maxdepth 1 -type f | LC_ALL=C sort
@@ -233,6 +236,28 @@ if [ -d build/lib ]; then
 	while read -r f; do
 		cp -L "$f" "$STAGE/usr/local/lib/"
 	done
+fi
+
+# --- udev (tests/vm/70-udev-*.sh, the demo) ----------------------------------------
+# Debian's systemd-udevd is udevadm under another name.  Only the rules the
+# block tests need, plus ours and its helper where a package installs them.
+# The init does not start udevd: a test that wants it starts it.
+if [ -x "$STAGE/usr/bin/udevadm" ]; then
+	mkdir -p "$STAGE/usr/lib/systemd" "$STAGE/usr/lib/udev/rules.d" \
+		"$STAGE/etc/udev/rules.d"
+	ln -sf /usr/bin/udevadm "$STAGE/usr/lib/systemd/systemd-udevd"
+	for r in 50-udev-default 55-dm 60-block 60-persistent-storage \
+		 60-persistent-storage-dm 95-dm-notify; do
+		if [ -f "/lib/udev/rules.d/$r.rules" ]; then
+			cp "/lib/udev/rules.d/$r.rules" "$STAGE/usr/lib/udev/rules.d/"
+		fi
+	done
+	cp userspace/udev/69-dm-tenant.rules "$STAGE/usr/lib/udev/rules.d/"
+	if [ -x build/bin/dmt-udev ]; then
+		cp build/bin/dmt-udev "$STAGE/usr/lib/udev/dmt-udev"
+	fi
+	mkdir -p "$STAGE/usr/share/dm-tenant"
+	cp userspace/hooks/libvirt-qemu "$STAGE/usr/share/dm-tenant/libvirt-qemu-hook"
 fi
 
 # --- kernel modules ------------------------------------------------------------

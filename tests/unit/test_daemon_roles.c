@@ -93,6 +93,10 @@ static const struct {
 	{ TD_V_WIPE_STATUS,	  "O--T--", "O-----", "O--T--" },
 	{ TD_V_TENANT_AUDIT_EXPORT, "O--T--", "O-----", "O--T--" },
 	{ TD_V_VOLUME_EXPORT,	  "---T--", "------", "---T--" },
+	/* udev (issue 8): leg reports also need uid 0 (checked in ops-udev.c) */
+	{ TD_V_LEG_SEEN,	  "O-----", "O-----", "O-----" },
+	{ TD_V_LEG_GONE,	  "O-----", "O-----", "O-----" },
+	{ TD_V_VOLUME_AUTO,	  "O-----", "O-----", "O-----" },
 };
 
 static char letter(enum td_role r)

@@ -14,6 +14,7 @@ TENANTCTL_LIB_SRCS += userspace/cli/tc-access.c
 # -- wipe (issue 7) --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-wipe.c userspace/daemon/cert.c
 # -- udev (issue 8) --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-udev.c
 # -- remote (issue 4) --
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
 		  $(TENANTCTL_LIB_SRCS)

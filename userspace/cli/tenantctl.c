@@ -115,6 +115,12 @@ static int run(const char *verb, json_object *args,
 	return ex;
 }
 
+int tc_run(const char *verb, json_object *args,
+	   int (*print)(json_object *result, void *arg), void *arg)
+{
+	return run(verb, args, print, arg);
+}
+
 /* --- small helpers -------------------------------------------------------- */
 
 static const char *sget(json_object *o, const char *k)
@@ -872,6 +878,15 @@ const struct tc_verb tc_verbs[] = {
 	  "check a tenant audit export offline, record by record",
 	  tc_tenant_audit_verify },
 	/* -- udev (issue 8) -- */
+	{ "volume", "auto", "TENANT VOLUME on|off",
+	  "attach automatically (for its VM) once all legs are present (operator)",
+	  tc_volume_auto },
+	{ "leg", "seen", "DEVICE",
+	  "report a device carrying a leg (root; what the udev rule does)",
+	  tc_leg_report },
+	{ "leg", "gone", "DEVICE",
+	  "report a leg's device as gone (root; what the udev rule does)",
+	  tc_leg_report },
 	/* -- remote (issue 4) -- */
 	{ NULL, NULL, NULL, NULL, NULL }
 };
@@ -887,6 +902,8 @@ static void help(FILE *f)
 		fprintf(f, "  %s %s %s\n      %s\n", v->object, v->verb,
 			v->usage, v->summary);
 	fprintf(f, "  raw < BYTES\n      send standard input verbatim, print the reply (protocol debugging)\n");
+	fprintf(f, "  attach TENANT VOLUME [--vm VM] [--libvirt [--target DEV]]\n      volume attach, printing the device path or a libvirt <disk> (hypervisor)\n"
+		"  detach TENANT VOLUME | detach --vm VM\n      volume detach, or every attached volume of a VM (libvirt hook)\n");
 	fprintf(f,
 		"\nOptions:\n"
 		"  --socket PATH  tenantd's socket (default " TD_DEFAULT_SOCKET ",\n"
@@ -941,6 +958,9 @@ int tc_main(int argc, char **argv)
 		}
 		return tc_raw(0) ? EXIT_ERR : EXIT_OK;
 	}
+	/* udev (issue 8): "attach ..." and "detach ..." (tc-udev.c) */
+	if (!strcmp(argv[i], "attach") || !strcmp(argv[i], "detach"))
+		return tc_udev_alias(argc - i, argv + i);
 	v = tc_find_verb(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
 	if (!v) {
 		const struct tc_verb *w;

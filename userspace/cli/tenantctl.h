@@ -61,6 +61,15 @@ void tc_cert_text(json_object *cert, FILE *f);
 /* 0 valid, 8 invalid: a tenant's audit export (records checked one by one). */
 int tc_tenant_verify_file(FILE *f, char *msg, size_t msglen);
 /* -- udev (issue 8) -- */
+int tc_volume_auto(const struct tc_verb *v, int argc, char **argv);
+int tc_leg_report(const struct tc_verb *v, int argc, char **argv);
+/* "tenantctl attach ..." / "tenantctl detach ...": @argv[0] is the word. */
+int tc_udev_alias(int argc, char **argv);
+void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
+		     const char *device, const char *target);
+/* run() of tenantctl.c: one request, errors printed, exit code back. */
+int tc_run(const char *verb, json_object *args,
+	   int (*print)(json_object *result, void *arg), void *arg);
 /* -- remote (issue 4) -- */
 
 #endif /* TC_TENANTCTL_H */

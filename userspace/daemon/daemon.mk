@@ -19,6 +19,7 @@ TENANTD_OPS += $(TENANTD_DIR)/ops-access.c $(TENANTD_DIR)/access.c
 # -- wipe (issue 7) --
 TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 # -- udev (issue 8) --
+TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 # -- remote (issue 4) --
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h

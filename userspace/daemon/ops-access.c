@@ -165,6 +165,7 @@ static int teardown(struct td_daemon *d, const struct td_grant *g, char *note,
 		fmt_to(note, len, "no device-mapper (--no-dm)");
 		return 0;
 	}
+	op_udev_owner_forget(d, g->dm_name);
 	r = dmt_volume_detach(d->dmt, g->dm_name, DMT_DETACH_FORCE);
 	if (r == -ENODEV) {
 		fmt_to(note, len, "%.60s already gone", g->dm_name);
@@ -637,6 +638,9 @@ enum td_err op_access_open(struct op *op)
 	snprintf(g.dm_name, sizeof(g.dm_name), "%s%s+%s", TD_ACCESS_DM_PREFIX,
 		 v.tenant, v.id);
 	op_to_dmt(&v, &dv, legs);
+	/* Where udev runs, its rule gives the node to the requester too
+	 * (a change event would otherwise make it root's again). */
+	op_udev_owner_publish(op->d, g.dm_name, (uid_t)g.requester, NULL);
 	r = dmt_volume_attach(op->d->dmt, &dv, kek, g.dm_name,
 			      g.mode == TD_MODE_RO ? DMT_ATTACH_READ_ONLY : 0,
 			      path, sizeof(path));

@@ -112,6 +112,17 @@ enum td_err op_wipe_status(struct op *op);
 enum td_err op_tenant_audit_export(struct op *op);
 enum td_err op_volume_export(struct op *op);
 /* -- ops-udev.c (udev provisioning, hypervisor attach) -- */
+enum td_err op_leg_seen(struct op *op);
+enum td_err op_leg_gone(struct op *op);
+enum td_err op_volume_auto(struct op *op);
+/*
+ * /run/dm-tenant/owner/<dm name>: the owner udev gives the node of a
+ * tenant device (69-dm-tenant.rules); written before the device is made,
+ * removed after it is gone.
+ */
+void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
+			   const char *vm);
+void op_udev_owner_forget(struct td_daemon *d, const char *name);
 /* -- ops-remote.c (remote legs) -- */
 
 #endif /* TD_OPS_INTERNAL_H */

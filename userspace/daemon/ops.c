@@ -974,6 +974,7 @@ static enum td_err op_volume_attach(struct op *op)
 		return e;
 	td_dm_name(v.tenant, v.id, name, sizeof(name));
 	op_to_dmt(&v, &dv, legs);
+	op_udev_owner_publish(op->d, name, owner, vm);	/* udev (issue 8) */
 	r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
 			      sizeof(path));
 	if (r == -EPERM && t.has_next) {
@@ -986,6 +987,8 @@ static enum td_err op_volume_attach(struct op *op)
 				      sizeof(path));
 	}
 	dmt_key_free(kek);
+	if (r)
+		op_udev_owner_forget(op->d, name);	/* udev (issue 8) */
 	if (r == -EINVAL && v.nlegs > 1) {
 		op_hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
 		return op_fail(op, TD_E_UNSUPPORTED,
@@ -1043,6 +1046,7 @@ static enum td_err op_volume_detach(struct op *op)
 		return op_from_errno(op, r, "detach");
 	}
 	op_tx_begin(op);	/* without it, the row still lands */
+	op_udev_owner_forget(op->d, v.dm_name);	/* udev (issue 8) */
 	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
 		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
 		       td_store_err(op->d->st));
@@ -1274,6 +1278,9 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_TENANT_AUDIT_EXPORT] = op_tenant_audit_export,
 	[TD_V_VOLUME_EXPORT]	= op_volume_export,
 	/* -- udev (issue 8) -- */
+	[TD_V_LEG_SEEN]		= op_leg_seen,
+	[TD_V_LEG_GONE]		= op_leg_gone,
+	[TD_V_VOLUME_AUTO]	= op_volume_auto,
 	/* -- remote (issue 4) -- */
 };
 

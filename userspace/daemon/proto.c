@@ -89,6 +89,11 @@ static const struct td_arg_spec a_volume_attach[] = {
 	A_TENANT, A_VOLUME, { "vm", TD_ARG_VM, false }, A_END };
 static const struct td_arg_spec a_leg[] = {
 	A_TENANT, A_VOLUME, { "leg", TD_ARG_UINT, true }, A_END };
+/* -- udev (issue 8) -- */
+static const struct td_arg_spec a_leg_report[] = {
+	{ "devices", TD_ARG_DEVICES, true }, A_END };
+static const struct td_arg_spec a_volume_auto[] = {
+	A_TENANT, A_VOLUME, { "auto", TD_ARG_BOOL, true }, A_END };
 static const struct td_arg_spec a_audit_export[] = {
 	{ "after", TD_ARG_UINT, false }, { "limit", TD_ARG_UINT, false },
 	A_END };
@@ -141,6 +146,9 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	  a_tenant_audit_export },
 	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume },
 	/* -- udev (issue 8) -- */
+	{ "leg.seen", TD_V_LEG_SEEN, true, a_leg_report },
+	{ "leg.gone", TD_V_LEG_GONE, true, a_leg_report },
+	{ "volume.auto", TD_V_VOLUME_AUTO, true, a_volume_auto },
 	/* -- remote (issue 4) -- */
 };
 

@@ -75,6 +75,9 @@ enum td_verb {
 	TD_V_TENANT_AUDIT_EXPORT,
 	TD_V_VOLUME_EXPORT,
 	/* -- udev (issue 8) -- */
+	TD_V_LEG_SEEN,
+	TD_V_LEG_GONE,
+	TD_V_VOLUME_AUTO,
 	/* -- remote (issue 4) -- */
 	TD_V__COUNT
 };

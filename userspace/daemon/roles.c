@@ -73,6 +73,10 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	/* plaintext: the tenant's own admin only, never the operator */
 	[TD_V_VOLUME_EXPORT]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	/* -- udev (issue 8) -- */
+	/* leg reports: the handler also requires uid 0 (udev runs as root) */
+	[TD_V_LEG_SEEN]		= { [TD_ROLE_OPERATOR] = R_ANY },
+	[TD_V_LEG_GONE]		= { [TD_ROLE_OPERATOR] = R_ANY },
+	[TD_V_VOLUME_AUTO]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	/* -- remote (issue 4) -- */
 };
 

@@ -34,7 +34,9 @@ static int write_head_file(struct td_store *st, int64_t seq,
  * Schema history.  Never edit a released step: append a new one.
  *   1: tenants, volumes, legs, attachments, audit, audit_head
  *   2: create_intents (legs being formatted, for cleanup after a crash)
- *   3: wipes (destruction jobs, progress, certificates)
+ *   3: access_grants (just-in-time access, Documentation/jit-access.md)
+ *   4: wipes (destruction jobs, progress, certificates)
+ *   5: volume_auto, leg_presence (udev provisioning)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -139,6 +141,25 @@ const char *const td_schema_steps[] = {
 	"  started TEXT NOT NULL, finished TEXT, error TEXT,"
 	"  verification TEXT, cert TEXT);",
 	/* -- udev (issue 8) -- */
+	"CREATE TABLE volume_auto ("
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  auto_attach INTEGER NOT NULL,"
+	"  PRIMARY KEY (tenant, volume),"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);"
+	"CREATE TABLE leg_presence ("
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  device TEXT NOT NULL,"
+	"  devnum TEXT NOT NULL,"
+	"  present INTEGER NOT NULL,"
+	"  changed TEXT NOT NULL,"
+	"  pending_recover INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (tenant, volume, idx),"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);",
 	/* -- remote (issue 4) -- */
 };
 const int td_schema_version =

@@ -19,7 +19,7 @@ LIBDMT_DIR := userspace/lib
 LIBDMT_INCLUDE := $(LIBDMT_DIR)/include
 LIBDMT_BUILD := $(BUILD)/lib
 LIBDMT_SRCS := $(addprefix $(LIBDMT_DIR)/,ctx.c keys.c status.c table.c dm.c \
-		keyring.c leg.c volume.c wipe.c) kernel/tenant-table.c
+		keyring.c leg.c volume.c volume-reload.c wipe.c) kernel/tenant-table.c
 LIBDMT_HDRS := $(LIBDMT_INCLUDE)/dmtenant.h $(LIBDMT_DIR)/dmt-internal.h \
 	       kernel/tenant-table.h include/uapi/linux/dm-tenant.h
 LIBDMT_PKGS := devmapper libcryptsetup libkmod libcrypto json-c

@@ -39,6 +39,7 @@
  *     the replication kernel's "metadata:<n>" option).
  *   - destruction: dmt_leg_shred, dmt_leg_wipe, dmt_leg_verify and their
  *     helpers (Documentation/destruction.md).
+ *   - dmt_volume_reload() added (udev provisioning: a returning leg).
  */
 #ifndef DMTENANT_H
 #define DMTENANT_H
@@ -408,6 +409,19 @@ int dmt_volume_create(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 int dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 		      const struct dmt_key *kek, const char *name,
 		      uint32_t flags, char *path, size_t path_size);
+
+/*
+ * Reload the table of the attached volume @name from @vol's legs (fresh
+ * device references, e.g. a leg that vanished and came back under another
+ * device number), then suspend (flush) and resume it.  Every leg is
+ * checked as by dmt_volume_attach() and the DEK is released again with
+ * @kek for the table load only.  The target assembles leg states from the
+ * legs' superblocks at the resume: a leg that was failed stays failed
+ * until "leg <i> recover".  -ENODEV (no such device), -EMEDIUMTYPE (@name
+ * is another volume, or a leg is not what @vol says), -EPERM (KEK).
+ */
+int dmt_volume_reload(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+		      const struct dmt_key *kek, const char *name);
 
 /* dmt_volume_detach() flags */
 #define DMT_DETACH_FORCE	(1u << 0)  /* detach even if the device is open

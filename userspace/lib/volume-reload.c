@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libdmtenant: reload the table of an attached volume with fresh device
+ * references for its legs (a leg that vanished and came back, maybe under
+ * another device number).  udev provisioning uses it before "leg <i>
+ * recover" (Documentation/udev-hypervisor.md).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <libdevmapper.h>
+
+#include "dmt-internal.h"
+
+/* Drop the inactive table of @name (a load that must not take effect). */
+static void clear_inactive(const char *name)
+{
+	struct dm_task *dmt = dm_task_create(DM_DEVICE_CLEAR);
+
+	if (!dmt)
+		return;
+	if (dm_task_set_name(dmt, name))
+		(void)dm_task_run(dmt);
+	dm_task_destroy(dmt);
+}
+
+int dmt_volume_reload(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+		      const struct dmt_key *kek, const char *name)
+{
+	struct dmt_leg legs[DMT_MAX_LEGS];
+	struct dmt_leg_info info;
+	struct dmt_dev_info di;
+	struct dmt_key *pass = NULL, *dek = NULL;
+	struct dmt_table t;
+	uint64_t size = 0;
+	unsigned int i;
+	int32_t serial;
+	int r;
+
+	if (!ctx || !kek || kek->kind != DMT_KEY_KEK || !name)
+		return -EINVAL;
+	r = dmt_check_volume(ctx, vol, true);
+	if (r)
+		return r;
+	r = dmt_dev_info(ctx, name, &di);
+	if (r)
+		return r;
+	if (strcmp(di.volume_uuid, vol->uuid)) {
+		dmt_err(ctx, "%s: carries volume %s, not %s", name,
+			di.volume_uuid[0] ? di.volume_uuid : "(none)",
+			vol->uuid);
+		return -EMEDIUMTYPE;
+	}
+	for (i = 0; i < vol->nr_legs; i++) {
+		const struct dmt_leg *leg = &vol->legs[i];
+
+		r = dmt_leg_read_info(ctx, leg->path, &info);
+		if (r)
+			return r;
+		if (strcmp(info.tenant, vol->tenant) ||
+		    strcmp(info.volume, vol->volume) ||
+		    strcmp(info.uuid, vol->uuid) ||
+		    info.cls != leg->cls || info.index != i ||
+		    info.sector_size != 512 ||
+		    (leg->offset && leg->offset != info.data_offset)) {
+			dmt_err(ctx, "%s: is not leg %u of %s/%s %s", leg->path,
+				i, vol->tenant, vol->volume, vol->uuid);
+			return -EMEDIUMTYPE;
+		}
+		if (!size)
+			size = info.size;
+		legs[i] = *leg;
+		legs[i].offset = info.data_offset;
+	}
+	if (vol->size)
+		size = vol->size;
+
+	r = dmt_key_derive_passphrase(kek, vol->uuid, &pass);
+	if (r)
+		return r;
+	for (i = 0; i < vol->nr_legs && !dek; i++)
+		(void)dmt_leg_get_dek(ctx, vol->legs[i].path, pass, &dek);
+	dmt_key_free(pass);
+	if (!dek) {
+		dmt_err(ctx, "%s/%s: no leg opens with this KEK (wrong tenant key?)",
+			vol->tenant, vol->volume);
+		return -EPERM;
+	}
+
+	memset(&t, 0, sizeof(t));
+	t.tenant = vol->tenant;
+	t.volume = vol->volume;
+	t.length = size;
+	t.key_size = DMT_DEK_SIZE;
+	t.legs = legs;
+	t.nr_legs = vol->nr_legs;
+	t.sector_size = 512;
+	t.meta_sectors = DMT_LEG_META_SECTORS;
+	if (vol->flags & DMT_VOLUME_ALLOW_DISCARDS)
+		t.flags |= DMT_TABLE_ALLOW_DISCARDS;
+
+	serial = dmt_keyring_add(ctx, vol->tenant, vol->volume, dek);
+	dmt_key_free(dek);
+	if (serial < 0)
+		return serial;
+	r = dmt_dev_load(ctx, name, &t, di.read_only ? DMT_DEV_READ_ONLY : 0);
+	/* The inactive table holds its own cipher: the key leaves now. */
+	if (dmt_keyring_drop(ctx, serial) && !r) {
+		clear_inactive(name);
+		return -EIO;
+	}
+	if (r)
+		return r;
+	r = dmt_dev_suspend(ctx, name, 0);
+	if (!r)
+		r = dmt_dev_resume(ctx, name);
+	if (r) {
+		dmt_err(ctx, "%s: table swap failed: %s", name, strerror(-r));
+		return r;
+	}
+	dmt_info(ctx, "%s/%s: table of %s reloaded", vol->tenant, vol->volume,
+		 name);
+	return 0;
+}
