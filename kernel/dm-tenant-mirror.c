@@ -137,10 +137,12 @@ static void tenant_update_roles(struct tenant_c *tc)
 	for (i = 0; i < tc->nr_legs; i++)
 		if (tc->legs[i].state != TENANT_LEG_ALIVE)
 			degraded = true;
+	/* An asynchronous remote leg lags: never the primary. */
 	for (c = 0; c < ARRAY_SIZE(order) && primary < 0; c++)
 		for (i = 0; i < tc->nr_legs && primary < 0; i++)
 			if (tc->legs[i].cls == order[c] &&
-			    tc->legs[i].state == TENANT_LEG_ALIVE)
+			    tc->legs[i].state == TENANT_LEG_ALIVE &&
+			    !tenant_leg_async(tc, i))
 				primary = i;
 	WRITE_ONCE(tc->degraded, degraded);
 	WRITE_ONCE(tc->primary, primary);
@@ -178,6 +180,8 @@ static void tenant_mark_dead(struct tenant_c *tc, unsigned int i,
 	if (leg->state == TENANT_LEG_DEAD)
 		return;
 	WRITE_ONCE(leg->state, TENANT_LEG_DEAD);
+	if (tenant_leg_async(tc, i) && !tc->rm.since[i])
+		tc->rm.since[i] = jiffies;	/* oldest write it may miss */
 	DMERR("%s/%s: leg %u (%s %s) failed: %s", tc->tenant, tc->volume, i,
 	      tenant_leg_class_name(leg->cls), leg->dev->name, why);
 }
@@ -375,7 +379,8 @@ static void tenant_clean_regions(struct tenant_c *tc, bool all)
 		clear_bit(r, bm->bits);
 		/* Clear before reading the count: pairs with the writer's. */
 		smp_mb__after_atomic();
-		if (atomic_read(&bm->pending[r])) {
+		if (atomic_read(&bm->pending[r]) ||
+		    tenant_remote_holds(tc, r)) {
 			set_bit(r, bm->bits);
 			continue;
 		}
@@ -457,7 +462,8 @@ int tenant_read_leg(struct tenant_c *tc, struct bio *bio)
 		n = 0;
 		for (i = 0; i < tc->nr_legs; i++)
 			if (tc->legs[i].cls == order[c] &&
-			    READ_ONCE(tc->legs[i].state) == TENANT_LEG_ALIVE)
+			    READ_ONCE(tc->legs[i].state) == TENANT_LEG_ALIVE &&
+			    !tenant_leg_async(tc, i))
 				cand[n++] = i;
 		if (n)
 			return cand[(offset >> 7) % n];
@@ -608,8 +614,8 @@ static void tenant_copy_done(int read_err, unsigned long write_err,
 	complete(&c->done);
 }
 
-static void tenant_region_range(struct tenant_c *tc, unsigned long r,
-				sector_t *start, sector_t *len)
+void tenant_region_range(struct tenant_c *tc, unsigned long r,
+			 sector_t *start, sector_t *len)
 {
 	*start = (sector_t)r << tc->bm.region_shift;
 	*len = min_t(sector_t, 1ULL << tc->bm.region_shift,
@@ -657,8 +663,8 @@ static int tenant_copy_region(struct tenant_c *tc, unsigned long r,
 	return 0;
 }
 
-static int tenant_read_region(struct tenant_c *tc, unsigned int leg,
-			      unsigned long r, void *buf)
+int tenant_read_region(struct tenant_c *tc, unsigned int leg,
+		       unsigned long r, void *buf)
 {
 	struct dm_io_request req = {
 		.bi_opf = REQ_OP_READ,
@@ -693,7 +699,8 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 		return -EAGAIN;
 	}
 	for (i = 0; i < tc->nr_legs; i++) {
-		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE)
+		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE ||
+		    tenant_leg_async(tc, i))
 			continue;
 		if (tenant_read_region(tc, i, r, b)) {
 			tenant_fail_leg(tc, i, "read error during check");
@@ -712,10 +719,13 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 	return 0;
 }
 
-/* Legs that receive resync copies: every live leg. */
+/*
+ * Legs that receive resync copies: every live leg but the asynchronous
+ * remote ones, which catch up on their own (dm-tenant-remote.c).
+ */
 static unsigned long tenant_sync_dests(struct tenant_c *tc)
 {
-	return tenant_live_mask(tc);
+	return tenant_live_mask(tc) & ~tc->rm.legs;
 }
 
 /* All out-of-sync regions copied: legs that were behind are in sync. */
@@ -726,7 +736,8 @@ static void tenant_resync_finished(struct tenant_c *tc)
 
 	mutex_lock(&tc->state_lock);
 	for (i = 0; i < tc->nr_legs; i++) {
-		if (tc->legs[i].state == TENANT_LEG_BEHIND) {
+		if (tc->legs[i].state == TENANT_LEG_BEHIND &&
+		    !tenant_leg_async(tc, i)) {
 			tc->legs[i].state = TENANT_LEG_ALIVE;
 			tc->legs[i].full_recover = false;
 			DMINFO("%s/%s: leg %u in sync", tc->tenant, tc->volume,
@@ -777,7 +788,9 @@ static void tenant_sync_work(struct work_struct *work)
 		set_bit(r, bm->busy);
 		/* Mark before reading the count: pairs with the writer's. */
 		smp_mb__after_atomic();
-		wait_event(bm->wait, !atomic_read(&bm->pending[r]));
+		wait_event(bm->wait, !atomic_read(&bm->pending[r]) &&
+			   !(tc->rm.async &&
+			     atomic_read(&tc->rm.rpending[r])));
 
 		if (action == TENANT_SYNC_RESYNC)
 			ret = tenant_copy_region(tc, r, tenant_sync_dests(tc));
@@ -919,6 +932,33 @@ out:
 	return r;
 }
 
+/* Every region dirty, on disk too (a leg of unknown contents returns). */
+int tenant_mark_all_dirty(struct tenant_c *tc)
+{
+	int r;
+
+	mutex_lock(&tc->bm.lock);
+	bitmap_fill(tc->bm.bits, tc->bm.nr_regions);
+	r = tenant_write_bitmap(tc);
+	mutex_unlock(&tc->bm.lock);
+	return r;
+}
+
+/* Set leg @i's state and write the superblock (process context). */
+int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state)
+{
+	int r = 0;
+
+	mutex_lock(&tc->state_lock);
+	if (tc->legs[i].state != TENANT_LEG_DEAD &&
+	    tc->legs[i].state != state) {
+		WRITE_ONCE(tc->legs[i].state, state);
+		r = tenant_write_sb_locked(tc);
+	}
+	mutex_unlock(&tc->state_lock);
+	return r;
+}
+
 const char *tenant_sync_action_name(struct tenant_c *tc)
 {
 	unsigned int i;
@@ -926,7 +966,8 @@ const char *tenant_sync_action_name(struct tenant_c *tc)
 	switch (READ_ONCE(tc->action)) {
 	case TENANT_SYNC_RESYNC:
 		for (i = 0; i < tc->nr_legs; i++)
-			if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_BEHIND)
+			if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_BEHIND &&
+			    !tenant_leg_async(tc, i))
 				return "recover";
 		return "resync";
 	case TENANT_SYNC_CHECK:
@@ -1216,6 +1257,8 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	if (!tenant_mirrored(tc))
 		return;
 	WRITE_ONCE(tc->sync_stop, true);
+	wake_up_all(&tc->rm.wait);
+	tenant_remote_suspend(tc);
 	cancel_delayed_work_sync(&tc->clean_work);
 	flush_work(&tc->sync_work);
 	flush_work(&tc->write_work);
@@ -1236,6 +1279,8 @@ int tenant_mirror_preresume(struct tenant_c *tc)
 		      tc->volume);
 		return r;
 	}
+	if (tc->rm.async)
+		tenant_remote_assemble(tc);
 	tc->bm_loaded = true;
 	return 0;
 }
@@ -1248,4 +1293,5 @@ void tenant_mirror_resume(struct tenant_c *tc)
 	if (READ_ONCE(tc->action) != TENANT_SYNC_IDLE)
 		queue_work(tc->wq, &tc->sync_work);
 	queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
+	tenant_remote_resume(tc);
 }

@@ -68,7 +68,7 @@ struct tenant_table_spec {
 
 /* remote_budget bounds, bytes. */
 #define TENANT_REMOTE_BUDGET_MIN	65536ULL
-#define TENANT_REMOTE_BUDGET_MAX	(1ULL << 40)
+#define TENANT_REMOTE_BUDGET_MAX	1099511627776ULL	/* 2^40 */
 
 /* Default region size of the write-intent bitmap: 512 KiB. */
 #define TENANT_DEFAULT_REGION_SIZE	1024
