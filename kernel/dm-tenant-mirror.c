@@ -125,6 +125,23 @@ static unsigned long tenant_live_mask(struct tenant_c *tc)
 	return mask;
 }
 
+/*
+ * Legs that take metadata writes.  Writers wait for bitmap writes, so
+ * those never go to an asynchronous remote leg (its bitmap is not read
+ * back while a synchronous leg has one: the union of the bitmaps is a
+ * superset).  Superblocks go to asynchronous legs only while they
+ * stream: a leg behind a cut link must not hold up state changes.
+ */
+static unsigned long tenant_meta_mask(struct tenant_c *tc, bool sb)
+{
+	unsigned long mask = tenant_live_mask(tc), i;
+
+	for_each_set_bit(i, &tc->rm.legs, tc->nr_legs)
+		if (!sb || tc->legs[i].state != TENANT_LEG_ALIVE)
+			__clear_bit(i, &mask);
+	return mask;
+}
+
 /* Pick the primary and the degraded flag; called with state_lock held. */
 static void tenant_update_roles(struct tenant_c *tc)
 {
@@ -206,7 +223,7 @@ static int tenant_write_sb_locked(struct tenant_c *tc)
 		return -ENOMEM;
 again:
 	tc->bm.event++;
-	mask = tenant_live_mask(tc);
+	mask = tenant_meta_mask(tc, true);
 	failed = 0;
 	for_each_set_bit(i, &mask, tc->nr_legs) {
 		unsigned long f;
@@ -219,7 +236,7 @@ again:
 		for_each_set_bit(i, &failed, tc->nr_legs)
 			tenant_mark_dead(tc, i, "superblock write error");
 		tenant_update_roles(tc);
-		if (tenant_live_mask(tc))
+		if (tenant_meta_mask(tc, true))
 			goto again;
 		r = -EIO;
 	}
@@ -276,7 +293,7 @@ static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
 	if (set != ULONG_MAX)
 		__set_bit(set % TENANT_BITS_PER_BLOCK, bm->block_buf);
 	for (;;) {
-		mask = tenant_live_mask(tc);
+		mask = tenant_meta_mask(tc, false);
 		if (!mask)
 			return -EIO;
 		tenant_meta_write(tc, mask, 1 + block, bm->block_buf,
@@ -944,13 +961,17 @@ int tenant_mark_all_dirty(struct tenant_c *tc)
 	return r;
 }
 
-/* Set leg @i's state and write the superblock (process context). */
-int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state)
+/*
+ * Set leg @i's state and write the superblock (process context).  A
+ * failed leg changes only if @revive (leg <i> recover).
+ */
+int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state,
+			 bool revive)
 {
 	int r = 0;
 
 	mutex_lock(&tc->state_lock);
-	if (tc->legs[i].state != TENANT_LEG_DEAD &&
+	if ((revive || tc->legs[i].state != TENANT_LEG_DEAD) &&
 	    tc->legs[i].state != state) {
 		WRITE_ONCE(tc->legs[i].state, state);
 		r = tenant_write_sb_locked(tc);

@@ -509,7 +509,7 @@ static void tenant_remote_states(struct tenant_c *tc)
 						   TENANT_LEG_ALIVE;
 
 		if (READ_ONCE(tc->legs[i].state) != want)
-			tenant_set_leg_state(tc, i, want);
+			tenant_set_leg_state(tc, i, want, false);
 	}
 }
 
@@ -598,7 +598,7 @@ static bool tenant_remote_caught_up(struct tenant_c *tc, unsigned long legs)
 		return false;
 	for_each_set_bit(i, &done, tc->nr_legs) {
 		rm->since[i] = 0;
-		tenant_set_leg_state(tc, i, TENANT_LEG_ALIVE);
+		tenant_set_leg_state(tc, i, TENANT_LEG_ALIVE, false);
 		DMINFO("%s/%s: remote leg %u caught up (%lu regions): consistent",
 		       tc->tenant, tc->volume, i, rm->copied);
 	}
@@ -635,6 +635,18 @@ static void tenant_remote_work(struct work_struct *work)
 			tenant_remote_caught_up(tc, legs);
 			continue;
 		}
+		/*
+		 * Regions with stream writes still in flight wait: holding
+		 * them busy would stall local writes while the remote hangs.
+		 */
+		for (; r < nr; r = find_next_bit(rm->oos, nr, r + 1))
+			if (!atomic_read(&rm->rpending[r]))
+				break;
+		if (r >= nr) {
+			wait_event_timeout(rm->wait, READ_ONCE(tc->sync_stop),
+					   HZ / 10);
+			continue;
+		}
 		if (!tenant_remote_copy(tc, r, legs, buf))
 			continue;
 		if (catchup_delay_ms)
@@ -660,15 +672,23 @@ int tenant_remote_recover(struct tenant_c *tc, unsigned int i)
 		if (r)
 			return r;
 	}
+	/*
+	 * Behind first (a failed leg takes no writes either way), then
+	 * alive-behind: from now on writes mark @oos; everything before is
+	 * in the write-intent bitmap, which is not cleaned while a leg is
+	 * failed or behind.
+	 */
 	spin_lock_irq(&rm->lock);
-	bitmap_or(rm->oos, rm->oos, tc->bm.bits, tc->bm.nr_regions);
 	if (!rm->since[i])
 		rm->since[i] = jiffies;
 	rm->behind |= BIT(i);
 	spin_unlock_irq(&rm->lock);
-	r = tenant_set_leg_state(tc, i, TENANT_LEG_BEHIND);
+	r = tenant_set_leg_state(tc, i, TENANT_LEG_BEHIND, true);
 	if (r)
 		return r;
+	spin_lock_irq(&rm->lock);
+	bitmap_or(rm->oos, rm->oos, tc->bm.bits, tc->bm.nr_regions);
+	spin_unlock_irq(&rm->lock);
 	DMINFO("%s/%s: remote leg %u catching up, %u regions to copy",
 	       tc->tenant, tc->volume, i,
 	       bitmap_weight(rm->oos, tc->bm.nr_regions));

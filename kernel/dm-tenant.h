@@ -270,7 +270,8 @@ int tenant_read_region(struct tenant_c *tc, unsigned int leg,
 void tenant_region_range(struct tenant_c *tc, unsigned long r,
 			 sector_t *start, sector_t *len);
 int tenant_mark_all_dirty(struct tenant_c *tc);
-int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state);
+int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state,
+			 bool revive);
 
 /* dm-tenant-remote.c */
 int tenant_remote_init(struct tenant_c *tc, const char **error);

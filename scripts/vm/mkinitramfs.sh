@@ -66,7 +66,7 @@ MODULES="cryptd crypto_simd aesni-intel ecb xts cbc essiv sha256_generic
 	md-mod raid1 brd loop null_blk
 	virtio_pci virtio_blk virtio_net
 	ext4 crc32c_generic crc32c-intel
-	nvme-tcp nvmet nvmet-tcp nbd veth sch_netem
+	nvme-tcp nvmet nvmet-tcp nbd veth sch_netem sch_prio cls_u32
 	${VM_EXTRA_MODULES:-}"
 
 # Host programs copied with their libraries; they replace busybox applets of
