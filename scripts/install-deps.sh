@@ -21,6 +21,8 @@ PACKAGES=(
 	linux-image-amd64 qemu-system-x86 busybox-static cpio kmod
 	coreutils util-linux binutils gzip bash iproute2
 	dmsetup cryptsetup-bin keyutils fio e2fsprogs sqlite3
+	# remote legs over NBD (tests/vm/81-remote-nbd.sh)
+	nbd-server nbd-client
 	# benchmarks
 	mdadm
 )

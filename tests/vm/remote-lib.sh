@@ -160,3 +160,35 @@ fio_w() {
 		--output-format=terse --terse-version=3 --percentile_list=50:99 \
 		"$@" >/tmp/$n.fio 2>&1 || { cat /tmp/$n.fio; fail "fio $n failed"; }
 }
+
+# nbd_export DEV PORT: Debian's nbd-server exports DEV as "rleg" on
+# 127.0.0.1:PORT (flush and FUA passed through)
+nbd_export() {
+	local dev=$1 port=$2
+	ip link set lo up || fail "cannot bring lo up"
+	cat >/tmp/nbd-server.conf <<EOC
+[generic]
+listenaddr = 127.0.0.1
+port = $port
+[rleg]
+exportname = $dev
+flush = true
+fua = true
+EOC
+	nbd-server -C /tmp/nbd-server.conf -p /tmp/nbd-server.pid ||
+		fail "nbd-server did not start"
+	on_exit 'kill $(cat /tmp/nbd-server.pid) 2>/dev/null'
+	sleep 1
+}
+
+# nbd_attach PORT: the kernel's nbd client on /dev/nbd0 (no timeout: I/O
+# waits across link loss); sets NBD_DEV
+nbd_attach() {
+	need_module nbd
+	wait_for_file /dev/nbd0 10 || fail "/dev/nbd0 missing"
+	nbd-client 127.0.0.1 "$1" /dev/nbd0 -N rleg >/tmp/nbd-client.out 2>&1 ||
+		{ cat /tmp/nbd-client.out; fail "nbd-client failed"; }
+	on_exit "nbd-client -d /dev/nbd0 >/dev/null 2>&1"
+	NBD_DEV=/dev/nbd0
+	[ "$(blockdev --getsz $NBD_DEV)" -gt 0 ] || fail "$NBD_DEV has no size"
+}
