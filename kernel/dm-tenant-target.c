@@ -191,10 +191,6 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		struct tenant_io *io = dm_per_bio_data(bio,
 						       ti->per_io_data_size);
 
-		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD) {
-			bio_endio(bio);
-			return DM_MAPIO_SUBMITTED;
-		}
 		/*
 		 * An asynchronous leg gets no discards, and flushes in stream
 		 * order: a flush ends an epoch of the remote stream.
@@ -202,6 +198,10 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		if (tenant_leg_async(tc, i)) {
 			if (bio->bi_opf & REQ_PREFLUSH && i == tc->rm.flush_leg)
 				tenant_remote_flush(tc);
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
+		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD) {
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}

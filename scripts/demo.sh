@@ -244,4 +244,5 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: wipe (issue 7) --
 # -- act: udev (issue 8) --
 # -- act: remote (issue 4) --
+. "$DMT_ROOT/scripts/demo-remote.sh"
 say "Demo finished."

@@ -177,7 +177,7 @@ fua = true
 EOC
 	nbd-server -C /tmp/nbd-server.conf -p /tmp/nbd-server.pid ||
 		fail "nbd-server did not start"
-	on_exit 'kill $(cat /tmp/nbd-server.pid) 2>/dev/null'
+	on_exit 'kill $(cat /tmp/nbd-server.pid) 2>/dev/null; sleep 1'
 	sleep 1
 }
 
@@ -191,4 +191,13 @@ nbd_attach() {
 	on_exit "nbd-client -d /dev/nbd0 >/dev/null 2>&1"
 	NBD_DEV=/dev/nbd0
 	[ "$(blockdev --getsz $NBD_DEV)" -gt 0 ] || fail "$NBD_DEV has no size"
+}
+
+# vol_writes NAME: the volume's <writes> counter
+vol_writes() {
+	local s n
+	s=$(dmsetup status "$1") || return 1
+	set -- $s
+	n=$((7 + 3 * $7 + 2))
+	echo "${!n}"
 }
