@@ -554,7 +554,8 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 	atomic64_inc(&tc->legs[io->read_leg].read_errors);
 	for (i = 0; i < tc->nr_legs; i++) {
 		if (test_bit(i, &io->tried_legs) ||
-		    READ_ONCE(tc->legs[i].state) != TENANT_LEG_ALIVE)
+		    READ_ONCE(tc->legs[i].state) != TENANT_LEG_ALIVE ||
+		    tenant_leg_async(tc, i))	/* lags: never read */
 			continue;
 		DMWARN_LIMIT("%s/%s: read error on leg %u, retrying on leg %u",
 			     tc->tenant, tc->volume, io->read_leg, i);
