@@ -802,8 +802,11 @@ static void tenant_sync_work(struct work_struct *work)
 				break;
 		}
 
-		/* Quiesce the region: new writes wait, in-flight drain. */
-		set_bit(r, bm->busy);
+		/*
+		 * Quiesce the region: new writes wait, in-flight drain.  The
+		 * remote catch-up may hold it busy too: take it in turn.
+		 */
+		wait_event(bm->wait, !test_and_set_bit(r, bm->busy));
 		/* Mark before reading the count: pairs with the writer's. */
 		smp_mb__after_atomic();
 		wait_event(bm->wait, !atomic_read(&bm->pending[r]) &&

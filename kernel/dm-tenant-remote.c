@@ -542,8 +542,11 @@ static bool tenant_remote_copy(struct tenant_c *tc, unsigned long r,
 	unsigned int i;
 	int ret;
 
-	/* Quiesce: writes wait, local and remote writes in flight drain. */
-	set_bit(r, bm->busy);
+	/*
+	 * Quiesce: writes wait, local and remote writes in flight drain.
+	 * The resync worker may hold the region busy: take it in turn.
+	 */
+	wait_event(bm->wait, !test_and_set_bit(r, bm->busy));
 	/* Mark before reading the counts: pairs with the writer's. */
 	smp_mb__after_atomic();
 	wait_event(bm->wait, !atomic_read(&bm->pending[r]) &&
