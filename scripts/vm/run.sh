@@ -180,7 +180,7 @@ make_overlay() {	# make_overlay OUT SCRIPT MODULES -> writes OUT, prints in-VM p
 	local out=$1 script=$2 modules=$3 st rel kv
 	st=$(mktemp -d "$WORK/overlay.XXXXXX")
 	mkdir -p "$st/dmt/tests/vm" "$st/dmt/scripts" "$st/etc"
-	for f in tests/vm/*.sh scripts/demo.sh scripts/bench.sh; do
+	for f in tests/vm/*.sh scripts/demo*.sh scripts/bench*.sh; do
 		[ -f "$f" ] && cp "$f" "$st/dmt/$f"
 	done
 	case "$(readlink -f "$script")" in
