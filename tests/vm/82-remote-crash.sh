@@ -32,7 +32,8 @@ remote_up() {
 	netem_setup $PORT
 	netem_set delay 10ms
 	nvme_attach $NQN $PORT
-	TABLE="0 $LEN tenant acme c2 aes-xts-plain64 $REF 0 2 local /dev/vda $META remote $NVME_DEV $META 2 metadata:$META nosync"
+	# A budget above what boot 1 writes: the leg streams at the crash.
+	TABLE="0 $LEN tenant acme c2 aes-xts-plain64 $REF 0 2 local /dev/vda $META remote $NVME_DEV $META 3 metadata:$META nosync remote_budget:268435456"
 }
 
 if [ "$DMT_BOOT" = 1 ]; then
