@@ -64,6 +64,8 @@ bench: deps all
 	@scripts/vm/run.sh --bench scripts/bench.sh
 	@if [ -f scripts/bench-mirror.sh ]; then \
 		scripts/vm/run.sh --bench scripts/bench-mirror.sh; fi
+	@if [ -f scripts/bench-remote.sh ]; then \
+		scripts/vm/run.sh --bench scripts/bench-remote.sh; fi
 
 # Long runs kept out of `make check`: a 10-minute fuzzing session.
 check-long: deps all

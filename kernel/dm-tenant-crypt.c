@@ -521,8 +521,9 @@ static void tenant_leg_write_endio(struct bio *lbio)
 }
 
 /*
- * Send the ciphertext to every leg that is not failed: the bounce bio to
- * the first, clones sharing its pages to the others.
+ * Send the ciphertext to every synchronous leg that is not failed: the
+ * bounce bio to the first, clones sharing its pages to the others.
+ * Asynchronous remote legs get their copy through the remote stream.
  */
 static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
 			      sector_t offset)
@@ -535,7 +536,8 @@ static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
 		struct tenant_leg *leg = &tc->legs[i];
 		struct bio *lbio;
 
-		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD)
+		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD ||
+		    tenant_leg_async(tc, i))
 			continue;
 		if (!n) {
 			lbio = clone;
@@ -625,6 +627,8 @@ void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io)
 		atomic64_inc(&tc->stats.crypt_errors);
 		goto fail;
 	}
+	if (tc->rm.async)
+		tenant_remote_write(tc, io, offset);
 	if (tenant_submit_legs(tc, io, offset)) {
 		io->status = BLK_STS_IOERR;
 		goto fail;

@@ -125,6 +125,23 @@ static unsigned long tenant_live_mask(struct tenant_c *tc)
 	return mask;
 }
 
+/*
+ * Legs that take metadata writes.  Writers wait for bitmap writes, so
+ * those never go to an asynchronous remote leg (its bitmap is not read
+ * back while a synchronous leg has one: the union of the bitmaps is a
+ * superset).  Superblocks go to asynchronous legs only while they
+ * stream: a leg behind a cut link must not hold up state changes.
+ */
+static unsigned long tenant_meta_mask(struct tenant_c *tc, bool sb)
+{
+	unsigned long mask = tenant_live_mask(tc), i;
+
+	for_each_set_bit(i, &tc->rm.legs, tc->nr_legs)
+		if (!sb || tc->legs[i].state != TENANT_LEG_ALIVE)
+			__clear_bit(i, &mask);
+	return mask;
+}
+
 /* Pick the primary and the degraded flag; called with state_lock held. */
 static void tenant_update_roles(struct tenant_c *tc)
 {
@@ -137,10 +154,12 @@ static void tenant_update_roles(struct tenant_c *tc)
 	for (i = 0; i < tc->nr_legs; i++)
 		if (tc->legs[i].state != TENANT_LEG_ALIVE)
 			degraded = true;
+	/* An asynchronous remote leg lags: never the primary. */
 	for (c = 0; c < ARRAY_SIZE(order) && primary < 0; c++)
 		for (i = 0; i < tc->nr_legs && primary < 0; i++)
 			if (tc->legs[i].cls == order[c] &&
-			    tc->legs[i].state == TENANT_LEG_ALIVE)
+			    tc->legs[i].state == TENANT_LEG_ALIVE &&
+			    !tenant_leg_async(tc, i))
 				primary = i;
 	WRITE_ONCE(tc->degraded, degraded);
 	WRITE_ONCE(tc->primary, primary);
@@ -178,6 +197,8 @@ static void tenant_mark_dead(struct tenant_c *tc, unsigned int i,
 	if (leg->state == TENANT_LEG_DEAD)
 		return;
 	WRITE_ONCE(leg->state, TENANT_LEG_DEAD);
+	if (tenant_leg_async(tc, i) && !tc->rm.since[i])
+		tc->rm.since[i] = jiffies;	/* oldest write it may miss */
 	DMERR("%s/%s: leg %u (%s %s) failed: %s", tc->tenant, tc->volume, i,
 	      tenant_leg_class_name(leg->cls), leg->dev->name, why);
 }
@@ -202,7 +223,7 @@ static int tenant_write_sb_locked(struct tenant_c *tc)
 		return -ENOMEM;
 again:
 	tc->bm.event++;
-	mask = tenant_live_mask(tc);
+	mask = tenant_meta_mask(tc, true);
 	failed = 0;
 	for_each_set_bit(i, &mask, tc->nr_legs) {
 		unsigned long f;
@@ -215,7 +236,7 @@ again:
 		for_each_set_bit(i, &failed, tc->nr_legs)
 			tenant_mark_dead(tc, i, "superblock write error");
 		tenant_update_roles(tc);
-		if (tenant_live_mask(tc))
+		if (tenant_meta_mask(tc, true))
 			goto again;
 		r = -EIO;
 	}
@@ -272,7 +293,7 @@ static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
 	if (set != ULONG_MAX)
 		__set_bit(set % TENANT_BITS_PER_BLOCK, bm->block_buf);
 	for (;;) {
-		mask = tenant_live_mask(tc);
+		mask = tenant_meta_mask(tc, false);
 		if (!mask)
 			return -EIO;
 		tenant_meta_write(tc, mask, 1 + block, bm->block_buf,
@@ -375,7 +396,8 @@ static void tenant_clean_regions(struct tenant_c *tc, bool all)
 		clear_bit(r, bm->bits);
 		/* Clear before reading the count: pairs with the writer's. */
 		smp_mb__after_atomic();
-		if (atomic_read(&bm->pending[r])) {
+		if (atomic_read(&bm->pending[r]) ||
+		    tenant_remote_holds(tc, r)) {
 			set_bit(r, bm->bits);
 			continue;
 		}
@@ -457,7 +479,8 @@ int tenant_read_leg(struct tenant_c *tc, struct bio *bio)
 		n = 0;
 		for (i = 0; i < tc->nr_legs; i++)
 			if (tc->legs[i].cls == order[c] &&
-			    READ_ONCE(tc->legs[i].state) == TENANT_LEG_ALIVE)
+			    READ_ONCE(tc->legs[i].state) == TENANT_LEG_ALIVE &&
+			    !tenant_leg_async(tc, i))
 				cand[n++] = i;
 		if (n)
 			return cand[(offset >> 7) % n];
@@ -531,7 +554,8 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 	atomic64_inc(&tc->legs[io->read_leg].read_errors);
 	for (i = 0; i < tc->nr_legs; i++) {
 		if (test_bit(i, &io->tried_legs) ||
-		    READ_ONCE(tc->legs[i].state) != TENANT_LEG_ALIVE)
+		    READ_ONCE(tc->legs[i].state) != TENANT_LEG_ALIVE ||
+		    tenant_leg_async(tc, i))	/* lags: never read */
 			continue;
 		DMWARN_LIMIT("%s/%s: read error on leg %u, retrying on leg %u",
 			     tc->tenant, tc->volume, io->read_leg, i);
@@ -608,8 +632,8 @@ static void tenant_copy_done(int read_err, unsigned long write_err,
 	complete(&c->done);
 }
 
-static void tenant_region_range(struct tenant_c *tc, unsigned long r,
-				sector_t *start, sector_t *len)
+void tenant_region_range(struct tenant_c *tc, unsigned long r,
+			 sector_t *start, sector_t *len)
 {
 	*start = (sector_t)r << tc->bm.region_shift;
 	*len = min_t(sector_t, 1ULL << tc->bm.region_shift,
@@ -657,8 +681,8 @@ static int tenant_copy_region(struct tenant_c *tc, unsigned long r,
 	return 0;
 }
 
-static int tenant_read_region(struct tenant_c *tc, unsigned int leg,
-			      unsigned long r, void *buf)
+int tenant_read_region(struct tenant_c *tc, unsigned int leg,
+		       unsigned long r, void *buf)
 {
 	struct dm_io_request req = {
 		.bi_opf = REQ_OP_READ,
@@ -693,7 +717,8 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 		return -EAGAIN;
 	}
 	for (i = 0; i < tc->nr_legs; i++) {
-		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE)
+		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE ||
+		    tenant_leg_async(tc, i))
 			continue;
 		if (tenant_read_region(tc, i, r, b)) {
 			tenant_fail_leg(tc, i, "read error during check");
@@ -712,10 +737,13 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 	return 0;
 }
 
-/* Legs that receive resync copies: every live leg. */
+/*
+ * Legs that receive resync copies: every live leg but the asynchronous
+ * remote ones, which catch up on their own (dm-tenant-remote.c).
+ */
 static unsigned long tenant_sync_dests(struct tenant_c *tc)
 {
-	return tenant_live_mask(tc);
+	return tenant_live_mask(tc) & ~tc->rm.legs;
 }
 
 /* All out-of-sync regions copied: legs that were behind are in sync. */
@@ -726,7 +754,8 @@ static void tenant_resync_finished(struct tenant_c *tc)
 
 	mutex_lock(&tc->state_lock);
 	for (i = 0; i < tc->nr_legs; i++) {
-		if (tc->legs[i].state == TENANT_LEG_BEHIND) {
+		if (tc->legs[i].state == TENANT_LEG_BEHIND &&
+		    !tenant_leg_async(tc, i)) {
 			tc->legs[i].state = TENANT_LEG_ALIVE;
 			tc->legs[i].full_recover = false;
 			DMINFO("%s/%s: leg %u in sync", tc->tenant, tc->volume,
@@ -773,11 +802,16 @@ static void tenant_sync_work(struct work_struct *work)
 				break;
 		}
 
-		/* Quiesce the region: new writes wait, in-flight drain. */
-		set_bit(r, bm->busy);
+		/*
+		 * Quiesce the region: new writes wait, in-flight drain.  The
+		 * remote catch-up may hold it busy too: take it in turn.
+		 */
+		wait_event(bm->wait, !test_and_set_bit(r, bm->busy));
 		/* Mark before reading the count: pairs with the writer's. */
 		smp_mb__after_atomic();
-		wait_event(bm->wait, !atomic_read(&bm->pending[r]));
+		wait_event(bm->wait, !atomic_read(&bm->pending[r]) &&
+			   !(tc->rm.async &&
+			     atomic_read(&tc->rm.rpending[r])));
 
 		if (action == TENANT_SYNC_RESYNC)
 			ret = tenant_copy_region(tc, r, tenant_sync_dests(tc));
@@ -919,6 +953,37 @@ out:
 	return r;
 }
 
+/* Every region dirty, on disk too (a leg of unknown contents returns). */
+int tenant_mark_all_dirty(struct tenant_c *tc)
+{
+	int r;
+
+	mutex_lock(&tc->bm.lock);
+	bitmap_fill(tc->bm.bits, tc->bm.nr_regions);
+	r = tenant_write_bitmap(tc);
+	mutex_unlock(&tc->bm.lock);
+	return r;
+}
+
+/*
+ * Set leg @i's state and write the superblock (process context).  A
+ * failed leg changes only if @revive (leg <i> recover).
+ */
+int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state,
+			 bool revive)
+{
+	int r = 0;
+
+	mutex_lock(&tc->state_lock);
+	if ((revive || tc->legs[i].state != TENANT_LEG_DEAD) &&
+	    tc->legs[i].state != state) {
+		WRITE_ONCE(tc->legs[i].state, state);
+		r = tenant_write_sb_locked(tc);
+	}
+	mutex_unlock(&tc->state_lock);
+	return r;
+}
+
 const char *tenant_sync_action_name(struct tenant_c *tc)
 {
 	unsigned int i;
@@ -926,7 +991,8 @@ const char *tenant_sync_action_name(struct tenant_c *tc)
 	switch (READ_ONCE(tc->action)) {
 	case TENANT_SYNC_RESYNC:
 		for (i = 0; i < tc->nr_legs; i++)
-			if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_BEHIND)
+			if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_BEHIND &&
+			    !tenant_leg_async(tc, i))
 				return "recover";
 		return "resync";
 	case TENANT_SYNC_CHECK:
@@ -1216,6 +1282,8 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	if (!tenant_mirrored(tc))
 		return;
 	WRITE_ONCE(tc->sync_stop, true);
+	wake_up_all(&tc->rm.wait);
+	tenant_remote_suspend(tc);
 	cancel_delayed_work_sync(&tc->clean_work);
 	flush_work(&tc->sync_work);
 	flush_work(&tc->write_work);
@@ -1236,6 +1304,8 @@ int tenant_mirror_preresume(struct tenant_c *tc)
 		      tc->volume);
 		return r;
 	}
+	if (tc->rm.async)
+		tenant_remote_assemble(tc);
 	tc->bm_loaded = true;
 	return 0;
 }
@@ -1248,4 +1318,5 @@ void tenant_mirror_resume(struct tenant_c *tc)
 	if (READ_ONCE(tc->action) != TENANT_SYNC_IDLE)
 		queue_work(tc->wq, &tc->sync_work);
 	queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
+	tenant_remote_resume(tc);
 }

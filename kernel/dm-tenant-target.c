@@ -63,11 +63,14 @@ static int tenant_open_leg(struct tenant_c *tc,
  *   dev, offset     leg device and data start on it (512B sectors)
  *   opt_args        allow_discards, sector_size:<512|4096>,
  *                   metadata:<sectors>, region_size:<sectors>,
- *                   min_sync:<n>, nosync
+ *                   min_sync:<n>, nosync, remote_budget:<bytes>,
+ *                   remote_sync
  *
  * Writes are encrypted once and go to every leg that has not failed;
  * metadata:<sectors> before each leg's offset holds the superblock and the
- * write-intent bitmap (see dm-tenant-mirror.c).
+ * write-intent bitmap (see dm-tenant-mirror.c).  Remote legs are written
+ * asynchronously behind the others (dm-tenant-remote.c) unless the table
+ * says remote_sync or the volume has no other leg.
  */
 static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -108,6 +111,8 @@ static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	tc->bm.region_shift = spec.region_size ? __ffs(spec.region_size) : 0;
 	tc->min_sync = spec.min_sync;
 	tc->nosync = spec.nosync;
+	tc->remote_sync = spec.remote_sync;
+	tc->remote_budget = spec.remote_budget;
 
 	for (i = 0; i < spec.nr_legs; i++) {
 		r = tenant_open_leg(tc, &spec.legs[i]);
@@ -128,6 +133,12 @@ static int tenant_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	r = tenant_mirror_init(tc, &err);
+	if (r) {
+		ti->error = (char *)err;
+		goto bad;
+	}
+
+	r = tenant_remote_init(tc, &err);
 	if (r) {
 		ti->error = (char *)err;
 		goto bad;
@@ -154,6 +165,7 @@ static void tenant_dtr(struct dm_target *ti)
 	if (!tc)
 		return;
 	tenant_crypt_exit(tc);
+	tenant_remote_exit(tc);
 	tenant_mirror_exit(tc);
 	for (i = 0; i < tc->nr_legs; i++) {
 		tenant_release_claim(&tc->legs[i]);
@@ -179,6 +191,16 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		struct tenant_io *io = dm_per_bio_data(bio,
 						       ti->per_io_data_size);
 
+		/*
+		 * An asynchronous leg gets no discards, and flushes in stream
+		 * order: a flush ends an epoch of the remote stream.
+		 */
+		if (tenant_leg_async(tc, i)) {
+			if (bio->bi_opf & REQ_PREFLUSH && i == tc->rm.flush_leg)
+				tenant_remote_flush(tc);
+			bio_endio(bio);
+			return DM_MAPIO_SUBMITTED;
+		}
 		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD) {
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
@@ -251,6 +273,8 @@ static void tenant_status_table(struct tenant_c *tc, char *result,
 			       1U << tc->bm.region_shift : 0,
 		.min_sync = tc->min_sync,
 		.nosync = tc->nosync,
+		.remote_budget = tc->remote_budget,
+		.remote_sync = tc->remote_sync,
 	};
 	const char *unused;
 	unsigned int i;
@@ -301,6 +325,7 @@ static void tenant_status(struct dm_target *ti, status_type_t type,
 			       (long long)atomic64_read(&tc->mismatches));
 		else
 			DMEMIT(" 1/1 idle 0/0 0");
+		sz = tenant_remote_status(tc, result, maxlen, sz);
 		break;
 
 	case STATUSTYPE_TABLE:
@@ -359,10 +384,12 @@ static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
 	if (kstrtouint(idx, 10, &i) || i >= tc->nr_legs)
 		return -EINVAL;
 	if (!strcasecmp(verb, "fail")) {
+		/* The last leg that can be read from stays. */
 		for (j = 0; j < tc->nr_legs; j++)
-			if (j != i && tc->legs[j].state == TENANT_LEG_ALIVE)
+			if (j != i && tc->legs[j].state == TENANT_LEG_ALIVE &&
+			    !tenant_leg_async(tc, j))
 				alive++;
-		if (!alive) {
+		if (!alive && !tenant_leg_async(tc, i)) {
 			DMWARN("%s/%s: refusing to fail the last leg in sync",
 			       tc->tenant, tc->volume);
 			return -EBUSY;
@@ -370,7 +397,8 @@ static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
 		return tenant_fail_leg(tc, i, "failed by message");
 	}
 	if (!strcasecmp(verb, "recover"))
-		return tenant_recover_leg(tc, i);
+		return tenant_leg_async(tc, i) ? tenant_remote_recover(tc, i) :
+						 tenant_recover_leg(tc, i);
 	return -EINVAL;
 }
 

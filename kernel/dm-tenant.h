@@ -13,6 +13,7 @@
 #include <linux/device-mapper.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -72,6 +73,48 @@ struct tenant_bitmap {
 	wait_queue_head_t wait;		/* busy bits cleared, pending drained */
 	void *block_buf;		/* one bitmap block, for writing */
 	u64 event;			/* superblock generation */
+};
+
+/*
+ * Asynchronous remote legs (dm-tenant-remote.c).  A remote leg that is
+ * not written synchronously is in one of three modes, kept in its leg
+ * state: streaming (TENANT_LEG_ALIVE: takes the ordered stream of
+ * writes), catching-up (TENANT_LEG_BEHIND: misses writes, which mark
+ * @oos; copied in the background) and failed (TENANT_LEG_DEAD).
+ */
+enum tenant_barrier {
+	TENANT_RB_NONE,
+	TENANT_RB_ORDER,		/* earlier entries complete first */
+	TENANT_RB_FLUSH,		/* ... and are flushed on the remote */
+};
+
+struct tenant_remote {
+	bool async;			/* some remote leg is asynchronous */
+	unsigned long legs;		/* mask of the asynchronous legs */
+	int flush_leg;			/* its flush bio marks an epoch */
+	u64 budget;			/* bytes the stream may hold */
+	spinlock_t lock;		/* everything below up to @failed */
+	struct list_head queue;		/* entries not yet issued, FIFO */
+	struct list_head pending;	/* entries not done, oldest first */
+	struct rb_root_cached tree;	/* pending entries by sector */
+	u64 bytes;			/* ciphertext bytes of @pending */
+	unsigned int inflight;		/* entries issued, not done */
+	bool flushing;			/* a remote flush is in flight */
+	bool dirty;			/* written since the last flush */
+	u8 next_barrier;		/* for the next entry queued */
+	unsigned long behind;		/* legs catching up (authoritative) */
+	unsigned long failed;		/* legs with errors, to be failed */
+	struct list_head errored;	/* entries done with errors */
+	unsigned long since[DM_TENANT_MAX_LEGS]; /* oldest missed write */
+	atomic_t flush_pending;
+	u8 flush_idx[DM_TENANT_MAX_LEGS];
+	unsigned long *oos;		/* regions the behind legs miss */
+	atomic_t *rpending;		/* pending entries per region */
+	unsigned long copied;		/* catch-up progress, regions */
+	struct bio_set bs;
+	struct work_struct pump_work;	/* issues entries and flushes */
+	struct work_struct work;	/* failures, states, catch-up */
+	wait_queue_head_t wait;		/* the stream drained */
 };
 
 struct tenant_stats {
@@ -137,7 +180,16 @@ struct tenant_c {
 	struct workqueue_struct *write_wq;
 
 	struct tenant_stats stats;
+	struct tenant_remote rm;
+	bool remote_sync;		/* table option: remote legs synchronous */
+	u64 remote_budget;		/* table option; 0: default */
 };
+
+/* Leg @i is a remote leg written asynchronously. */
+static inline bool tenant_leg_async(struct tenant_c *tc, unsigned int i)
+{
+	return test_bit(i, &tc->rm.legs);
+}
 
 /* One crypto request: one cipher sector. */
 struct tenant_req {
@@ -213,6 +265,29 @@ void tenant_read_resubmit(struct tenant_c *tc, struct bio *bio, int leg);
 void tenant_read_decrypt_now(struct tenant_io *io);
 void tenant_write_finish(struct tenant_io *io);
 void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io);
+
+/* dm-tenant-mirror.c, for the remote legs */
+int tenant_read_region(struct tenant_c *tc, unsigned int leg,
+		       unsigned long r, void *buf);
+void tenant_region_range(struct tenant_c *tc, unsigned long r,
+			 sector_t *start, sector_t *len);
+int tenant_mark_all_dirty(struct tenant_c *tc);
+int tenant_set_leg_state(struct tenant_c *tc, unsigned int i, char state,
+			 bool revive);
+
+/* dm-tenant-remote.c */
+int tenant_remote_init(struct tenant_c *tc, const char **error);
+void tenant_remote_exit(struct tenant_c *tc);
+void tenant_remote_write(struct tenant_c *tc, struct tenant_io *io,
+			 sector_t offset);
+void tenant_remote_flush(struct tenant_c *tc);
+bool tenant_remote_holds(struct tenant_c *tc, unsigned long region);
+int tenant_remote_recover(struct tenant_c *tc, unsigned int i);
+void tenant_remote_assemble(struct tenant_c *tc);
+void tenant_remote_suspend(struct tenant_c *tc);
+void tenant_remote_resume(struct tenant_c *tc);
+unsigned int tenant_remote_status(struct tenant_c *tc, char *result,
+				  unsigned int maxlen, unsigned int sz);
 
 /* dm-tenant-claims.c */
 int tenant_claim_extent(struct tenant_c *tc, struct tenant_leg *leg,

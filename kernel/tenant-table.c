@@ -39,7 +39,9 @@
  *	"metadata:<sectors>" (the metadata area right before each leg's
  *	offset; every offset must be at least that), "region_size:<sectors>"
  *	(a power of two, at least 8), "min_sync:<n>" (1..#legs) and
- *	"nosync".  With sector_size:4096, iv_offset and every leg offset
+ *	"nosync", "remote_budget:<bytes>" (bytes of ciphertext in flight to
+ *	asynchronous remote legs, 65536 to 2^40) and "remote_sync" (remote
+ *	legs written synchronously).  With sector_size:4096, iv_offset and every leg offset
  *	must be multiples of 8.  A count of 0 is accepted.
  *
  * All numbers are plain decimal digits: no sign, no blanks, no "0x", no
@@ -50,7 +52,8 @@
  * grammar; the optional block is omitted when every option has its
  * default value (as dm-crypt does), otherwise it is printed as a count
  * followed by "allow_discards", "sector_size:4096", "metadata:<n>",
- * "region_size:<n>", "min_sync:<n>", "nosync", in that order.
+ * "region_size:<n>", "min_sync:<n>", "nosync", "remote_budget:<n>",
+ * "remote_sync", in that order.
  *
  * Errors return -EINVAL (-EACCES for a key bound to another tenant or
  * volume) and set *error to a constant message that never contains any
@@ -130,6 +133,8 @@ static const char tt_err_region[] =
 	"invalid region_size (a power of two, 8 to 2^30 sectors)";
 static const char tt_err_min_sync[] =
 	"invalid min_sync (1 to the number of legs)";
+static const char tt_err_remote_budget[] =
+	"invalid remote_budget (decimal bytes, 65536 to 2^40)";
 
 #define TT_OPT_DISCARDS		"allow_discards"
 #define TT_OPT_SECTOR_SIZE	"sector_size:"
@@ -137,6 +142,8 @@ static const char tt_err_min_sync[] =
 #define TT_OPT_REGION		"region_size:"
 #define TT_OPT_MIN_SYNC		"min_sync:"
 #define TT_OPT_NOSYNC		"nosync"
+#define TT_OPT_REMOTE_BUDGET	"remote_budget:"
+#define TT_OPT_REMOTE_SYNC	"remote_sync"
 #define TT_SECTOR_SIZE_4K	4096
 #define TT_SECTOR_SIZE_512	512
 #define TT_SECTORS_PER_4K	(TT_SECTOR_SIZE_4K / TT_SECTOR_SIZE_512)
@@ -365,8 +372,10 @@ static int tt_parse_opt_args(unsigned int argc, char **argv,
 	const size_t meta_len = sizeof(TT_OPT_META) - 1;
 	const size_t region_len = sizeof(TT_OPT_REGION) - 1;
 	const size_t min_sync_len = sizeof(TT_OPT_MIN_SYNC) - 1;
+	const size_t budget_len = sizeof(TT_OPT_REMOTE_BUDGET) - 1;
 	bool have_discards = false, have_sector_size = false;
 	bool have_meta = false, have_region = false, have_min_sync = false;
+	bool have_budget = false;
 	unsigned long long count, v;
 	unsigned int i;
 
@@ -424,6 +433,20 @@ static int tt_parse_opt_args(unsigned int argc, char **argv,
 			if (spec->nosync)
 				return tt_fail(error, tt_err_opt_dup, -EINVAL);
 			spec->nosync = true;
+		} else if (!strncmp(arg, TT_OPT_REMOTE_BUDGET, budget_len)) {
+			if (have_budget)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			have_budget = true;
+			if (!tt_parse_u64(arg + budget_len, &v) ||
+			    v < TENANT_REMOTE_BUDGET_MIN ||
+			    v > TENANT_REMOTE_BUDGET_MAX)
+				return tt_fail(error, tt_err_remote_budget,
+					       -EINVAL);
+			spec->remote_budget = v;
+		} else if (!strcmp(arg, TT_OPT_REMOTE_SYNC)) {
+			if (spec->remote_sync)
+				return tt_fail(error, tt_err_opt_dup, -EINVAL);
+			spec->remote_sync = true;
 		} else {
 			return tt_fail(error, tt_err_opt_unknown, -EINVAL);
 		}
@@ -595,7 +618,8 @@ int tenant_format_table(const struct tenant_table_spec *spec,
 	nr_opts = !!spec->allow_discards +
 		  (spec->sector_size == TT_SECTOR_SIZE_4K) +
 		  !!spec->meta_sectors + !!spec->region_size +
-		  !!spec->min_sync + !!spec->nosync;
+		  !!spec->min_sync + !!spec->nosync +
+		  !!spec->remote_budget + !!spec->remote_sync;
 	if (nr_opts) {
 		n = snprintf(o.pos, o.room, " %u%s%s", nr_opts,
 			     spec->allow_discards ? " " TT_OPT_DISCARDS : "",
@@ -621,6 +645,15 @@ int tenant_format_table(const struct tenant_table_spec *spec,
 	}
 	if (spec->nosync) {
 		n = snprintf(o.pos, o.room, " " TT_OPT_NOSYNC);
+		tt_out_advance(&o, n);
+	}
+	if (spec->remote_budget) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_REMOTE_BUDGET "%llu",
+			     spec->remote_budget);
+		tt_out_advance(&o, n);
+	}
+	if (spec->remote_sync) {
+		n = snprintf(o.pos, o.room, " " TT_OPT_REMOTE_SYNC);
 		tt_out_advance(&o, n);
 	}
 

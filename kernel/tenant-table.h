@@ -62,7 +62,13 @@ struct tenant_table_spec {
 	unsigned int region_size;	/* 512B sectors; 0: the default */
 	unsigned int min_sync;		/* write quorum; 0: all healthy legs */
 	bool nosync;			/* legs known identical at creation */
+	unsigned long long remote_budget; /* bytes in flight to remote legs; 0: default */
+	bool remote_sync;		/* remote legs written synchronously */
 };
+
+/* remote_budget bounds, bytes. */
+#define TENANT_REMOTE_BUDGET_MIN	65536ULL
+#define TENANT_REMOTE_BUDGET_MAX	1099511627776ULL	/* 2^40 */
 
 /* Default region size of the write-intent bitmap: 512 KiB. */
 #define TENANT_DEFAULT_REGION_SIZE	1024

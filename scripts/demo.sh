@@ -247,4 +247,5 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: udev (issue 8) --
 . "$DMT_ROOT/scripts/demo-udev.sh"
 # -- act: remote (issue 4) --
+. "$DMT_ROOT/scripts/demo-remote.sh"
 say "Demo finished."

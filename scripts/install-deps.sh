@@ -23,6 +23,8 @@ PACKAGES=(
 	dmsetup cryptsetup-bin keyutils fio e2fsprogs sqlite3
 	# udev provisioning tests (70-udev-*): Debian's udevd, qemu-io
 	udev qemu-utils
+	# remote legs over NBD (tests/vm/81-remote-nbd.sh)
+	nbd-server nbd-client
 	# benchmarks
 	mdadm
 )

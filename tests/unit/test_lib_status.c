@@ -68,6 +68,30 @@ static void test_status_replication(void **state)
 	dmt_status_free(st);
 }
 
+/* remote (issue 4): the remote-leg fields are appended after the sync ones. */
+static void test_status_remote_legs(void **state)
+{
+	struct dmt_status *st;
+
+	(void)state;
+	assert_int_equal(dmt_status_parse(
+		"acme g1 loaded 2 local 1:0 A remote 259:1 a 3072 38068 0 0 0 0 "
+		"128/128 idle 0/0 0 1 1 catching-up 67108864 12756 no", &st), 0);
+	assert_int_equal(dmt_status_nr_legs(st), 2);
+	assert_int_equal(dmt_status_leg_class(st, 1), DMT_LEG_REMOTE);
+	assert_int_equal(dmt_status_leg_state(st, 1), DMT_LEG_STATE_SYNCING);
+	assert_int_equal(dmt_status_counter(st, DMT_COUNTER_WRITES), 38068);
+	assert_int_equal(dmt_status_nr_extra(st), 10);
+	assert_string_equal(dmt_status_extra(st, 0), "128/128");
+	assert_string_equal(dmt_status_extra(st, 4), "1");
+	assert_string_equal(dmt_status_extra(st, 5), "1");
+	assert_string_equal(dmt_status_extra(st, 6), "catching-up");
+	assert_string_equal(dmt_status_extra(st, 7), "67108864");
+	assert_string_equal(dmt_status_extra(st, 8), "12756");
+	assert_string_equal(dmt_status_extra(st, 9), "no");
+	dmt_status_free(st);
+}
+
 static void test_status_unknown_states(void **state)
 {
 	struct dmt_status *st;
@@ -249,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_one_leg),
 		cmocka_unit_test(test_status_replication),
+		cmocka_unit_test(test_status_remote_legs),
 		cmocka_unit_test(test_status_unknown_states),
 		cmocka_unit_test(test_status_malformed),
 		cmocka_unit_test(test_table_one_leg),

@@ -52,6 +52,7 @@
 #define E_META_ROOM	"leg offset is smaller than the metadata area before it"
 #define E_REGION	"invalid region_size (a power of two, 8 to 2^30 sectors)"
 #define E_MIN_SYNC	"invalid min_sync (1 to the number of legs)"
+#define E_BUDGET	"invalid remote_budget (decimal bytes, 65536 to 2^40)"
 
 #define PFX	"t1 v1 aes-xts-plain64 :32:logon:dm-tenant:t1:v1 "
 #define VALID1	PFX "0 1 local /dev/sdb 0"
@@ -1010,6 +1011,44 @@ static void test_replication_options(void **state)
 	expect_error(LEGS3 " 1 nosync:1", -EINVAL, E_OPT_UNKNOWN);
 }
 
+/* remote (issue 4) */
+#define LEGSR	PFX "0 2 local /dev/a 2048 remote /dev/b 2048"
+
+static void test_remote_options(void **state)
+{
+	struct tenant_table_spec spec;
+	struct line l;
+
+	(void)state;
+	expect_valid(LEGSR, &spec, &l);
+	assert_int_equal(spec.remote_budget, 0);
+	assert_false(spec.remote_sync);
+
+	expect_valid(LEGSR " 3 remote_sync remote_budget:65536 metadata:2048",
+		     &spec, &l);
+	assert_int_equal(spec.remote_budget, 65536);
+	assert_true(spec.remote_sync);
+	check_round_trip(LEGSR " 3 remote_sync remote_budget:67108864 metadata:2048",
+			 LEGSR " 3 metadata:2048 remote_budget:67108864 remote_sync");
+	check_round_trip(LEGSR " 1 remote_budget:1099511627776",
+			 LEGSR " 1 remote_budget:1099511627776");
+	check_round_trip(LEGSR " 7 remote_sync nosync min_sync:1 region_size:8 metadata:2048 allow_discards remote_budget:65537",
+			 LEGSR " 7 allow_discards metadata:2048 region_size:8 min_sync:1 nosync remote_budget:65537 remote_sync");
+
+	expect_error(LEGSR " 1 remote_budget:", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:65535", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:1099511627777", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:" U64_OVER_STR, -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:064000", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:-1", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 1 remote_budget:1M", -EINVAL, E_BUDGET);
+	expect_error(LEGSR " 2 remote_budget:65536 remote_budget:65536", -EINVAL,
+		     E_OPT_DUP);
+	expect_error(LEGSR " 2 remote_sync remote_sync", -EINVAL, E_OPT_DUP);
+	expect_error(LEGSR " 1 remote_sync:1", -EINVAL, E_OPT_UNKNOWN);
+	expect_error(LEGSR " 1 remote_budget", -EINVAL, E_OPT_UNKNOWN);
+}
+
 static void test_every_message(void **state)
 {
 	(void)state;
@@ -1092,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_leg_device_errors),
 		cmocka_unit_test(test_option_errors),
 		cmocka_unit_test(test_replication_options),
+		cmocka_unit_test(test_remote_options),
 		cmocka_unit_test(test_every_message),
 	};
 

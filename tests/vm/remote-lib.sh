@@ -1,0 +1,203 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the remote-leg VM tests (remote, issue 4); source after
+# tenant-lib.sh.  The remote site is the kernel's NVMe/TCP target (nvmet)
+# or nbd-server on 127.0.0.1; tc netem delays (or cuts) only the remote
+# port's traffic on lo.
+
+NVMET=/sys/kernel/config/nvmet
+REMOTE_HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000d317
+
+# nvmet_export NQN DEV PORT: export DEV as namespace 1 of subsystem NQN on
+# TCP 127.0.0.1:PORT (configfs port id = PORT)
+nvmet_export() {
+	local nqn=$1 dev=$2 port=$3
+	need_module nvmet
+	ip link set lo up || fail "cannot bring lo up"
+	need_module nvmet-tcp
+	[ -d /sys/kernel/config/nvmet ] ||
+		mount -t configfs none /sys/kernel/config 2>/dev/null
+	[ -d $NVMET ] || skip "nvmet configfs not available"
+	check mkdir $NVMET/subsystems/$nqn
+	on_exit "rmdir $NVMET/subsystems/$nqn"
+	echo 1 >$NVMET/subsystems/$nqn/attr_allow_any_host
+	check mkdir $NVMET/subsystems/$nqn/namespaces/1
+	on_exit "rmdir $NVMET/subsystems/$nqn/namespaces/1"
+	echo -n "$dev" >$NVMET/subsystems/$nqn/namespaces/1/device_path
+	echo 1 >$NVMET/subsystems/$nqn/namespaces/1/enable ||
+		fail "nvmet cannot enable namespace on $dev"
+	on_exit "echo 0 >$NVMET/subsystems/$nqn/namespaces/1/enable"
+	check mkdir $NVMET/ports/$port
+	on_exit "rmdir $NVMET/ports/$port"
+	echo tcp >$NVMET/ports/$port/addr_trtype
+	echo ipv4 >$NVMET/ports/$port/addr_adrfam
+	echo 127.0.0.1 >$NVMET/ports/$port/addr_traddr
+	echo "$port" >$NVMET/ports/$port/addr_trsvcid
+	nvmet_port_link "$nqn" "$port"
+	on_exit "nvmet_port_unlink $nqn $port"
+}
+
+nvmet_port_link() {
+	ln -s $NVMET/subsystems/$1 $NVMET/ports/$2/subsystems/$1 ||
+		fail "cannot link subsystem $1 to port $2"
+}
+
+nvmet_port_unlink() {
+	rm -f $NVMET/ports/$2/subsystems/$1
+}
+
+# nvme_attach NQN PORT [OPTIONS]: connect over TCP; sets NVME_DEV to the
+# namespace block device.  I/O waits across link loss (no fast_io_fail) unless
+# OPTIONS say otherwise.
+nvme_attach() {
+	local nqn=$1 port=$2 opts=${3:-} out ctrl i
+	need_module nvme-tcp
+	[ -c /dev/nvme-fabrics ] || fail "/dev/nvme-fabrics missing"
+	exec 9<>/dev/nvme-fabrics
+	echo "transport=tcp,traddr=127.0.0.1,trsvcid=$port,nqn=$nqn,hostnqn=$REMOTE_HOSTNQN,reconnect_delay=1,ctrl_loss_tmo=600$opts" >&9 ||
+		{ exec 9>&-; fail "nvme connect to $nqn failed"; }
+	read -r out <&9
+	exec 9>&-
+	ctrl=$(echo "$out" | sed -n 's/.*instance=\([0-9]*\).*/\1/p')
+	[ -n "$ctrl" ] || fail "nvme connect: unexpected answer '$out'"
+	on_exit "echo 1 >/sys/class/nvme/nvme$ctrl/delete_controller"
+	# With native multipath the user device is the head nvme<subsys>n1
+	# (hidden path nvme<s>c<ctrl>n1), else nvme<ctrl>n1.
+	for ((i = 0; i < 200; i++)); do
+		for out in /sys/class/nvme/nvme$ctrl/nvme*n1; do
+			[ -e "$out" ] || continue
+			out=${out##*/}
+			case $out in
+			*c*n1) out=${out%%c*}n1 ;;
+			esac
+			if [ -b "/dev/$out" ]; then
+				NVME_DEV=/dev/$out
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	fail "no namespace device for controller nvme$ctrl"
+}
+
+# netem_setup PORT: everything to or from TCP PORT on lo goes through a
+# netem qdisc (no delay yet); other traffic is untouched.
+netem_setup() {
+	local port=$1
+	need_module sch_prio
+	need_module sch_netem
+	need_module cls_u32
+	check tc qdisc add dev lo root handle 1: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1
+	on_exit "tc qdisc del dev lo root"
+	check tc qdisc add dev lo parent 1:4 handle 40: netem limit 100000
+	check tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip dport "$port" 0xffff flowid 1:4
+	check tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip sport "$port" 0xffff flowid 1:4
+}
+
+# netem_set ARGS...: e.g. "delay 10ms", "loss 100%" (each direction)
+netem_set() {
+	check tc qdisc change dev lo parent 1:4 handle 40: netem limit 100000 "$@"
+}
+
+# remote_field NAME LEG FIELD: FIELD of remote leg LEG's status entry:
+#   mode (streaming|catching-up|failed|sync), bytes, rpo (ms), consistent
+remote_field() {
+	local s n nr j
+	s=$(dmsetup status "$1") || return 1
+	set -- $s "$2" "$3"
+	local field=${!#} leg
+	n=$(($# - 1))
+	leg=${!n}
+	# 3 dm + 4 fixed, 3 per leg, 6 counters, 4 sync fields, then ours.
+	n=$((7 + 3 * $7 + 6 + 4 + 1))
+	nr=${!n}
+	for ((j = 0; j < nr; j++)); do
+		local b=$((n + 1 + 5 * j))
+		[ "${!b}" = "$leg" ] || continue
+		case $field in
+		mode) b=$((b + 1)) ;;
+		bytes) b=$((b + 2)) ;;
+		rpo) b=$((b + 3)) ;;
+		consistent) b=$((b + 4)) ;;
+		esac
+		echo "${!b}"
+		return 0
+	done
+	return 1
+}
+
+# remote_wait NAME LEG MODE [SECONDS]: wait for a leg's mode (and, for
+# streaming, nothing left to replicate)
+remote_wait() {
+	local end=$((SECONDS + ${4:-120}))
+	while :; do
+		if [ "$(remote_field "$1" "$2" mode)" = "$3" ]; then
+			[ "$3" != streaming ] || [ "$(remote_field "$1" "$2" bytes)" = 0 ] &&
+				return 0
+		fi
+		[ $SECONDS -le $end ] ||
+			fail "leg $2 of $1 not $3 after ${4:-120}s: $(dmsetup status "$1")"
+		sleep 0.2
+	done
+}
+
+# fio_clat FILE: "<p50> <p99>" write completion latency in microseconds
+# from fio's terse v3 output run with --percentile_list=50:99
+fio_clat() {
+	local v
+	v=$(awk -F';' 'NF > 60 { sub(/.*=/, "", $59); sub(/.*=/, "", $60); print $59, $60; exit }' "$1")
+	[ -n "$v" ] || { cat "$1"; fail "no fio latency in $1"; }
+	echo "$v"
+}
+
+# fio_w NAME ARGS...: fio on $dev, terse v3 with p50/p99; output in
+# /tmp/NAME.fio.  psync: the completion latency is the whole write (with
+# libaio, encryption and a local write happen inside io_submit).
+fio_w() {
+	local n=$1
+	shift
+	fio --name="$n" --filename="$dev" --direct=1 --ioengine=psync \
+		--group_reporting \
+		--output-format=terse --terse-version=3 --percentile_list=50:99 \
+		"$@" >/tmp/$n.fio 2>&1 || { cat /tmp/$n.fio; fail "fio $n failed"; }
+}
+
+# nbd_export DEV PORT: Debian's nbd-server exports DEV as "rleg" on
+# 127.0.0.1:PORT (flush and FUA passed through)
+nbd_export() {
+	local dev=$1 port=$2
+	ip link set lo up || fail "cannot bring lo up"
+	cat >/tmp/nbd-server.conf <<EOC
+[generic]
+listenaddr = 127.0.0.1
+port = $port
+[rleg]
+exportname = $dev
+flush = true
+fua = true
+EOC
+	nbd-server -C /tmp/nbd-server.conf -p /tmp/nbd-server.pid ||
+		fail "nbd-server did not start"
+	on_exit 'kill $(cat /tmp/nbd-server.pid) 2>/dev/null; sleep 1'
+	sleep 1
+}
+
+# nbd_attach PORT: the kernel's nbd client on /dev/nbd0 (no timeout: I/O
+# waits across link loss); sets NBD_DEV
+nbd_attach() {
+	need_module nbd
+	wait_for_file /dev/nbd0 10 || fail "/dev/nbd0 missing"
+	nbd-client 127.0.0.1 "$1" /dev/nbd0 -N rleg >/tmp/nbd-client.out 2>&1 ||
+		{ cat /tmp/nbd-client.out; fail "nbd-client failed"; }
+	on_exit "nbd-client -d /dev/nbd0 >/dev/null 2>&1"
+	NBD_DEV=/dev/nbd0
+	[ "$(blockdev --getsz $NBD_DEV)" -gt 0 ] || fail "$NBD_DEV has no size"
+}
+
+# vol_writes NAME: the volume's <writes> counter
+vol_writes() {
+	local s n
+	s=$(dmsetup status "$1") || return 1
+	set -- $s
+	n=$((7 + 3 * $7 + 2))
+	echo "${!n}"
+}
