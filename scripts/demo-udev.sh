@@ -18,7 +18,7 @@ else
 	unset DM_DISABLE_UDEV
 	"$UDEVD" --daemon 2>/dev/null || fail "systemd-udevd did not start"
 	udev_act_end() {
-		tenantctl detach initech db > /dev/null 2>&1
+		tenantctl detach hooli db > /dev/null 2>&1
 		if [ -n "$TD_PID" ]; then
 			kill -TERM "$TD_PID"; wait "$TD_PID"
 		fi 2>/dev/null
@@ -58,22 +58,23 @@ else
 		settle
 		echo "    unplugged $1 ($l)"
 	}
-	LINK=/dev/disk/by-tenant/initech/db
+	LINK=/dev/disk/by-tenant/hooli/db
 
-	say "The operator creates initech's volume 'db' on two disks, for vm1."
+	say "A new tenant, hooli: the operator creates its volume 'db' on two disks, for vm1."
+	run tenantctl tenant create hooli
 	for d in db0 db1; do
 		truncate -s 40M "$TD_W/$d.img"
 		plug "$d"
 	done
-	run tenantctl volume create initech db --leg "local:$DISK_db0" --leg "zone:$DISK_db1" --vm vm1
+	run tenantctl volume create hooli db --leg "local:$DISK_db0" --leg "zone:$DISK_db1" --vm vm1
 	settle
 	echo "    udev saw the new legs and told tenantd. The disks go away (the host is recabled):"
 	unplug db0
 	unplug db1
 	echo "    The operator marks the volume for automatic attach; no leg is present now:"
-	run tenantctl volume auto initech db on
+	run tenantctl volume auto hooli db on
 
-	say "Plugging initech's disks back in, one at a time."
+	say "Plugging hooli's disks back in, one at a time."
 	plug db1
 	echo "    one of two legs is present: tenantd records it and waits."
 	[ ! -e "$LINK" ] || fail "assembled with one leg"
@@ -82,12 +83,12 @@ else
 	settle
 	echo "    both legs are present: the volume is up for vm1, owned by vm1's hypervisor (uid 1001):"
 	run ls -lL "$LINK"
-	run tenantctl volume status initech db
+	run tenantctl volume status hooli db
 	echo "    What tenantd wrote down (its log, then the audit records of the legs):"
 	grep -E 'leg .* moved|all 2 legs present' "$TD_W/tenantd.log" | sed 's/^/      /'
 	rm -f "$TD_W/audit-udev.jsonl"
 	tenantctl audit export -o "$TD_W/audit-udev.jsonl" >/dev/null 2>&1
-	grep -E '"object":"initech/db' "$TD_W/audit-udev.jsonl" | grep -E 'leg\.(seen|gone)|auto-attach' |
+	grep -E '"object":"hooli/db' "$TD_W/audit-udev.jsonl" | grep -E 'leg\.(seen|gone)|auto-attach' |
 		sed -E 's/.*"uid":([0-9]+).*"role":"([^"]*)".*"action":"([^"]*)".*"object":"([^"]*)".*"result":"([^"]*)".*"detail":"([^"]*)".*/\1 \2 \3 \4 \5 \6/' |
 		awk '{ d = $6; for (i = 7; i <= NF; i++) d = d " " $i; printf "      uid %-4s %-8s %-18s %-16s %-3s %s\n", $1, $2, $3, $4, $5, d }'
 
@@ -100,7 +101,7 @@ else
 	settle
 	[ ! -e "$LINK" ] || fail "$LINK still there after the hook"
 	echo "    the by-tenant link is gone with the device."
-	run hypervisor tenantctl attach initech db --vm vm1 --libvirt
+	run hypervisor tenantctl attach hooli db --vm vm1 --libvirt
 	echo "    (this element goes to 'virsh attach-device vm1 disk.xml --live'; the hypervisor never saw a key)"
 	run hypervisor tenantctl detach --vm vm1
 	kill -TERM "$TD_PID"; wait "$TD_PID" || fail "tenantd exited with an error"

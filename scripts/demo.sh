@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # `make demo`: the dm-tenant story, told inside the test VM.
-# vm-timeout: 600
+# vm-timeout: 1500
 . "$DMT_LIB"
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
 
@@ -243,9 +243,9 @@ echo "    The key exists nowhere on this host any more, and the disk holds only 
 # -- act: access (issue 6) --
 . "$DMT_ROOT/scripts/demo-access.sh" || fail "demo act scripts/demo-access.sh failed"
 # -- act: wipe (issue 7) --
-. "$DMT_ROOT/scripts/demo-wipe.sh"
+. "$DMT_ROOT/scripts/demo-wipe.sh" || fail "demo act scripts/demo-wipe.sh failed"
 # -- act: udev (issue 8) --
-. "$DMT_ROOT/scripts/demo-udev.sh"
+. "$DMT_ROOT/scripts/demo-udev.sh" || fail "demo act scripts/demo-udev.sh failed"
 # -- act: remote (issue 4) --
-. "$DMT_ROOT/scripts/demo-remote.sh"
+. "$DMT_ROOT/scripts/demo-remote.sh" || fail "demo act scripts/demo-remote.sh failed"
 say "Demo finished."

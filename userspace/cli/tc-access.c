@@ -33,59 +33,18 @@ static int usage(const struct tc_verb *v, const char *fmt, ...)
 	return 2;
 }
 
-static const char *str(json_object *o, const char *k)
+/* One request through tc_run(); @print gets the result. */
+static int print_adapter(json_object *res, void *arg)
 {
-	json_object *v;
+	int (*print)(json_object *res) = (int (*)(json_object *))arg;
 
-	if (!json_object_object_get_ex(o, k, &v) || !v)
-		return "-";
-	return json_object_get_string(v);
+	return print(res);
 }
 
-/* One request; prints the error (exit code) or hands the result over. */
 static int call(const char *verb, json_object *args,
 		int (*print)(json_object *res))
 {
-	json_object *reply, *ok, *res = NULL, *err, *f;
-	const char *code = "internal", *msg = "", *hint = NULL;
-	int r = tc_call(verb, args, &reply), ex;
-
-	if (r) {
-		fprintf(stderr, "tenantctl: cannot talk to tenantd at %s: %s\n",
-			opt_socket, strerror(-r));
-		return 1;
-	}
-	if (!json_object_object_get_ex(reply, "ok", &ok)) {
-		fprintf(stderr, "tenantctl: malformed reply from tenantd\n");
-		json_object_put(reply);
-		return 1;
-	}
-	if (!json_object_get_boolean(ok)) {
-		if (json_object_object_get_ex(reply, "error", &err)) {
-			if (json_object_object_get_ex(err, "code", &f))
-				code = json_object_get_string(f);
-			if (json_object_object_get_ex(err, "message", &f))
-				msg = json_object_get_string(f);
-			if (json_object_object_get_ex(err, "hint", &f))
-				hint = json_object_get_string(f);
-		}
-		fprintf(stderr, "tenantctl: %s: %s\n", code, msg);
-		if (hint)
-			fprintf(stderr, "  hint: %s\n", hint);
-		ex = td_err_exit_code(td_err_from_name(code));
-		json_object_put(reply);
-		return ex ? ex : 1;
-	}
-	json_object_object_get_ex(reply, "result", &res);
-	if (opt_json) {
-		printf("%s\n", json_object_to_json_string_ext(res,
-		       JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-		ex = 0;
-	} else {
-		ex = print(res);
-	}
-	json_object_put(reply);
-	return ex;
+	return tc_run(verb, args, print_adapter, (void *)print);
 }
 
 int tc_parse_duration(const char *s, uint64_t *out)
@@ -138,42 +97,42 @@ static void print_line(json_object *g)
 {
 	char tv[64];
 
-	snprintf(tv, sizeof(tv), "%s/%s", str(g, "tenant"), str(g, "volume"));
+	snprintf(tv, sizeof(tv), "%s/%s", tc_sget(g, "tenant"), tc_sget(g, "volume"));
 	printf("%-5s %-10s %-30s %-5s %-2s/%-2s %-8s %-21s %s\n",
-	       str(g, "id"), str(g, "state"), tv, str(g, "requester"),
-	       str(g, "mode"),
-	       str(g, "mode_requested"), str(g, "duration"),
-	       strcmp(str(g, "state"), "pending") ? str(g, "expires") :
-	       str(g, "pending_until"), str(g, "reason"));
+	       tc_sget(g, "id"), tc_sget(g, "state"), tv, tc_sget(g, "requester"),
+	       tc_sget(g, "mode"),
+	       tc_sget(g, "mode_requested"), tc_sget(g, "duration"),
+	       strcmp(tc_sget(g, "state"), "pending") ? tc_sget(g, "expires") :
+	       tc_sget(g, "pending_until"), tc_sget(g, "reason"));
 }
 
 static int print_grant(json_object *g)
 {
-	const char *state = str(g, "state");
+	const char *state = tc_sget(g, "state");
 
-	printf("access request %s: %s/%s %s\n", str(g, "id"), str(g, "tenant"),
-	       str(g, "volume"), state);
+	printf("access request %s: %s/%s %s\n", tc_sget(g, "id"), tc_sget(g, "tenant"),
+	       tc_sget(g, "volume"), state);
 	printf("  requester uid %s, mode %s (asked %s), %s s, reason: %s\n",
-	       str(g, "requester"), str(g, "mode"), str(g, "mode_requested"),
-	       str(g, "duration"), str(g, "reason"));
+	       tc_sget(g, "requester"), tc_sget(g, "mode"), tc_sget(g, "mode_requested"),
+	       tc_sget(g, "duration"), tc_sget(g, "reason"));
 	if (!strcmp(state, "pending"))
 		printf("  pending until %s; a tenant admin of %s approves with 'tenantctl access approve %s'\n",
-		       str(g, "pending_until"), str(g, "tenant"), str(g, "id"));
-	if (strcmp(str(g, "approver"), "-"))
-		printf("  decided by uid %s at %s%s%s\n", str(g, "approver"),
-		       str(g, "decided"), strcmp(str(g, "note"), "-") ?
-		       ", note: " : "", strcmp(str(g, "note"), "-") ?
-		       str(g, "note") : "");
+		       tc_sget(g, "pending_until"), tc_sget(g, "tenant"), tc_sget(g, "id"));
+	if (strcmp(tc_sget(g, "approver"), "-"))
+		printf("  decided by uid %s at %s%s%s\n", tc_sget(g, "approver"),
+		       tc_sget(g, "decided"), strcmp(tc_sget(g, "note"), "-") ?
+		       ", note: " : "", strcmp(tc_sget(g, "note"), "-") ?
+		       tc_sget(g, "note") : "");
 	if (!strcmp(state, "approved"))
 		printf("  window ends %s; the requester opens it with 'tenantctl access open %s'\n",
-		       str(g, "expires"), str(g, "id"));
+		       tc_sget(g, "expires"), tc_sget(g, "id"));
 	if (!strcmp(state, "active"))
 		printf("  device %s (%s) until %s (%s s left)\n",
-		       str(g, "device"), str(g, "mode"), str(g, "expires"),
-		       str(g, "remaining"));
-	if (strcmp(str(g, "closed"), "-"))
-		printf("  ended %s: %s\n", str(g, "closed"),
-		       str(g, "close_reason"));
+		       tc_sget(g, "device"), tc_sget(g, "mode"), tc_sget(g, "expires"),
+		       tc_sget(g, "remaining"));
+	if (strcmp(tc_sget(g, "closed"), "-"))
+		printf("  ended %s: %s\n", tc_sget(g, "closed"),
+		       tc_sget(g, "close_reason"));
 	return 0;
 }
 

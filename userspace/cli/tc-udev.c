@@ -32,24 +32,6 @@ static int usage(const char *u, const char *fmt, const char *what)
 	return EXIT_USAGE;
 }
 
-static const char *sget(json_object *o, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) || !v)
-		return "-";
-	return json_object_get_string(v);
-}
-
-static json_object *args_tv(const char *tenant, const char *volume)
-{
-	json_object *a = json_object_new_object();
-
-	json_object_object_add(a, "tenant", json_object_new_string(tenant));
-	json_object_object_add(a, "volume", json_object_new_string(volume));
-	return a;
-}
-
 /* --- volume auto ---------------------------------------------------------- */
 
 static int print_auto(json_object *res, void *arg)
@@ -60,8 +42,8 @@ static int print_auto(json_object *res, void *arg)
 
 	(void)arg;
 	printf("auto-attach %s (%s/%s legs present): %s\n", on ? "on" : "off",
-	       sget(res, "legs_present"), sget(res, "nr_legs"),
-	       sget(res, "action"));
+	       tc_sget(res, "legs_present"), tc_sget(res, "nr_legs"),
+	       tc_sget(res, "action"));
 	return EXIT_OK;
 }
 
@@ -81,7 +63,7 @@ int tc_volume_auto(const struct tc_verb *v, int argc, char **argv)
 		return usage("volume auto TENANT VOLUME on|off",
 			     "'%s' is neither on nor off", argv[2]);
 	(void)v;
-	a = args_tv(argv[0], argv[1]);
+	a = tc_args_tv(argv[0], argv[1]);
 	json_object_object_add(a, "auto", json_object_new_boolean(on));
 	return tc_run("volume.auto", a, print_auto, NULL);
 }
@@ -92,9 +74,9 @@ static int print_report(json_object *res, void *arg)
 {
 	(void)arg;
 	printf("%s/%s leg %s (%s): %s, %s/%s legs present\n",
-	       sget(res, "tenant"), sget(res, "volume"), sget(res, "leg"),
-	       sget(res, "device"), sget(res, "action"),
-	       sget(res, "legs_present"), sget(res, "nr_legs"));
+	       tc_sget(res, "tenant"), tc_sget(res, "volume"), tc_sget(res, "leg"),
+	       tc_sget(res, "device"), tc_sget(res, "action"),
+	       tc_sget(res, "legs_present"), tc_sget(res, "nr_legs"));
 	return EXIT_OK;
 }
 
@@ -171,9 +153,9 @@ static int print_attach(json_object *res, void *arg)
 
 	if (o->libvirt)
 		tc_libvirt_disk(stdout, o->tenant, o->volume,
-				sget(res, "device"), o->target);
+				tc_sget(res, "device"), o->target);
 	else
-		printf("%s\n", sget(res, "device"));
+		printf("%s\n", tc_sget(res, "device"));
 	return EXIT_OK;
 }
 
@@ -205,7 +187,7 @@ static int attach(int argc, char **argv)
 		return usage(ATTACH_USAGE, "invalid VM name '%s'", vm);
 	o.tenant = pos[0];
 	o.volume = pos[1];
-	a = args_tv(pos[0], pos[1]);
+	a = tc_args_tv(pos[0], pos[1]);
 	if (vm)
 		json_object_object_add(a, "vm", json_object_new_string(vm));
 	return tc_run("volume.attach", a, print_attach, &o);
@@ -214,7 +196,7 @@ static int attach(int argc, char **argv)
 static int print_detached(json_object *res, void *arg)
 {
 	(void)arg;
-	printf("detached %s\n", sget(res, "dm_name"));
+	printf("detached %s\n", tc_sget(res, "dm_name"));
 	return EXIT_OK;
 }
 
@@ -245,12 +227,12 @@ static int detach_vm(const char *vm)
 		json_object *v = json_object_array_get_idx(arr, i), *f;
 		int x;
 
-		if (strcmp(sget(v, "vm"), vm) ||
+		if (strcmp(tc_sget(v, "vm"), vm) ||
 		    !json_object_object_get_ex(v, "attached", &f) ||
 		    !json_object_get_boolean(f))
 			continue;
 		x = tc_run("volume.detach",
-			   args_tv(sget(v, "tenant"), sget(v, "volume")),
+			   tc_args_tv(tc_sget(v, "tenant"), tc_sget(v, "volume")),
 			   print_detached, NULL);
 		if (x && !ex)
 			ex = x;
@@ -273,7 +255,7 @@ static int detach(int argc, char **argv)
 	if (argc != 2 || argv[0][0] == '-' || argv[1][0] == '-')
 		return usage(DETACH_USAGE, "expected TENANT VOLUME or --vm VM%s",
 			     "");
-	return tc_run("volume.detach", args_tv(argv[0], argv[1]),
+	return tc_run("volume.detach", tc_args_tv(argv[0], argv[1]),
 		      print_detached, NULL);
 }
 

@@ -43,23 +43,6 @@ static int usage(const struct tc_verb *v, const char *why, const char *arg)
 	return EXIT_USAGE;
 }
 
-static const char *s_of(json_object *o, const char *k)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, k, &v) || !v)
-		return "-";
-	return json_object_get_string(v);
-}
-
-static int64_t i_of(json_object *o, const char *k)
-{
-	json_object *v;
-
-	return json_object_object_get_ex(o, k, &v) && v ?
-		json_object_get_int64(v) : 0;
-}
-
 /*
  * One request; on success *res is the "result" (owned by *reply, which the
  * caller puts).  On failure the error is printed and the exit code
@@ -68,7 +51,7 @@ static int64_t i_of(json_object *o, const char *k)
 static int call(const char *verb, json_object *args, json_object **reply,
 		json_object **res)
 {
-	json_object *ok, *err, *f;
+	json_object *ok, *err;
 	int r = tc_call(verb, args, reply), ex;
 
 	*res = NULL;
@@ -83,19 +66,14 @@ static int call(const char *verb, json_object *args, json_object **reply,
 		return EXIT_OK;
 	}
 	if (json_object_object_get_ex(*reply, "error", &err)) {
-		const char *code = s_of(err, "code");
-
-		fprintf(stderr, "tenantctl: %s: %s\n", code, s_of(err, "message"));
-		if (json_object_object_get_ex(err, "hint", &f) && f)
-			fprintf(stderr, "  hint: %s\n", json_object_get_string(f));
-		ex = td_err_exit_code(td_err_from_name(code));
+		ex = tc_print_error(*reply);
 	} else {
 		fprintf(stderr, "tenantctl: malformed reply from tenantd\n");
 		ex = EXIT_ERR;
 	}
 	json_object_put(*reply);
 	*reply = NULL;
-	return ex ? ex : EXIT_ERR;
+	return ex;
 }
 
 /* --- certificates ------------------------------------------------------- */
@@ -107,55 +85,55 @@ void tc_cert_text(json_object *c, FILE *f)
 	size_t i;
 
 	fprintf(f, "CERTIFICATE OF SANITIZATION (NIST SP 800-88 Rev. 1, Appendix G)\n");
-	fprintf(f, "  tenant / volume:    %s / %s (uuid %s)\n", s_of(c, "tenant"),
-		s_of(c, "volume"), s_of(c, "volume_uuid"));
+	fprintf(f, "  tenant / volume:    %s / %s (uuid %s)\n", tc_sget(c, "tenant"),
+		tc_sget(c, "volume"), tc_sget(c, "volume_uuid"));
 	fprintf(f, "  request, job:       %s, wipe job %" PRId64 "\n",
-		s_of(c, "request"), i_of(c, "job"));
+		tc_sget(c, "request"), tc_iget(c, "job"));
 	if (json_object_object_get_ex(c, "operator", &o))
 		fprintf(f, "  person:             uid %" PRId64 " (%s), role %s, host %s\n",
-			i_of(o, "uid"), s_of(o, "name"), s_of(o, "role"),
-			s_of(o, "host"));
+			tc_iget(o, "uid"), tc_sget(o, "name"), tc_sget(o, "role"),
+			tc_sget(o, "host"));
 	fprintf(f, "MEDIA\n");
 	if (json_object_object_get_ex(c, "media", &a))
 		for (i = 0; i < json_object_array_length(a); i++) {
 			m = json_object_array_get_idx(a, i);
 			fprintf(f, "  leg %" PRId64 " (%s): %s, %" PRId64
 				" bytes, manufacturer %s, model %s, serial %s\n",
-				i_of(m, "leg"), s_of(m, "class"),
-				s_of(m, "device"), i_of(m, "size_bytes"),
-				s_of(m, "manufacturer"), s_of(m, "model"),
-				s_of(m, "serial"));
+				tc_iget(m, "leg"), tc_sget(m, "class"),
+				tc_sget(m, "device"), tc_iget(m, "size_bytes"),
+				tc_sget(m, "manufacturer"), tc_sget(m, "model"),
+				tc_sget(m, "serial"));
 		}
 	fprintf(f, "SANITIZATION\n");
 	if (json_object_object_get_ex(c, "sanitization", &o)) {
-		fprintf(f, "  method type:        %s\n", s_of(o, "method_type"));
-		fprintf(f, "  method used:        %s\n", s_of(o, "method_used"));
-		fprintf(f, "  keys destroyed:     %s\n", s_of(o, "key_destruction"));
-		fprintf(f, "  kernel key:         %s\n", s_of(o, "kernel_key"));
-		fprintf(f, "  tenant KEK:         %s\n", s_of(o, "kek"));
-		fprintf(f, "  tool:               %s, %s\n", s_of(o, "tool"),
-			s_of(o, "tool_version"));
-		fprintf(f, "  started, completed: %s, %s\n", s_of(o, "started"),
-			s_of(o, "completed"));
+		fprintf(f, "  method type:        %s\n", tc_sget(o, "method_type"));
+		fprintf(f, "  method used:        %s\n", tc_sget(o, "method_used"));
+		fprintf(f, "  keys destroyed:     %s\n", tc_sget(o, "key_destruction"));
+		fprintf(f, "  kernel key:         %s\n", tc_sget(o, "kernel_key"));
+		fprintf(f, "  tenant KEK:         %s\n", tc_sget(o, "kek"));
+		fprintf(f, "  tool:               %s, %s\n", tc_sget(o, "tool"),
+			tc_sget(o, "tool_version"));
+		fprintf(f, "  started, completed: %s, %s\n", tc_sget(o, "started"),
+			tc_sget(o, "completed"));
 		fprintf(f, "  interruptions:      %" PRId64 " (each resumed where it stopped)\n",
-			i_of(o, "interruptions"));
+			tc_iget(o, "interruptions"));
 	}
 	fprintf(f, "VERIFICATION\n");
 	if (json_object_object_get_ex(c, "verification", &o)) {
-		fprintf(f, "  method:             %s\n", s_of(o, "method"));
-		fprintf(f, "  result:             %s\n", s_of(o, "result"));
+		fprintf(f, "  method:             %s\n", tc_sget(o, "method"));
+		fprintf(f, "  result:             %s\n", tc_sget(o, "result"));
 		if (json_object_object_get_ex(o, "legs", &a))
 			for (i = 0; i < json_object_array_length(a); i++) {
 				x = json_object_array_get_idx(a, i);
 				fprintf(f, "  leg %" PRId64 ": %s, %" PRId64
-					" bytes read\n", i_of(x, "leg"),
-					s_of(x, "result"), i_of(x, "bytes_read"));
+					" bytes read\n", tc_iget(x, "leg"),
+					tc_sget(x, "result"), tc_iget(x, "bytes_read"));
 			}
 	}
 	if (json_object_object_get_ex(c, "audit", &o))
 		fprintf(f, "AUDIT\n  record %" PRId64 ", hash %s\n  certificate sha256 %s\n",
-			i_of(o, "seq"), s_of(o, "hash"),
-			s_of(o, "certificate_sha256"));
+			tc_iget(o, "seq"), tc_sget(o, "hash"),
+			tc_sget(o, "certificate_sha256"));
 }
 
 static int write_cert(json_object *cert, const char *path, bool text)
@@ -183,26 +161,26 @@ static int write_cert(json_object *cert, const char *path, bool text)
 
 static void print_job(json_object *j)
 {
-	const char *state = s_of(j, "state");
+	const char *state = tc_sget(j, "state");
 
-	printf("job %" PRId64 " %s/%s %s: %s", i_of(j, "job"), s_of(j, "tenant"),
-	       s_of(j, "volume"), s_of(j, "method"), state);
+	printf("job %" PRId64 " %s/%s %s: %s", tc_iget(j, "job"), tc_sget(j, "tenant"),
+	       tc_sget(j, "volume"), tc_sget(j, "method"), state);
 	if (!strcmp(state, "running"))
 		printf(" %" PRId64 "%% (leg %" PRId64 ", pass %" PRId64
 		       ", %" PRId64 " MiB of %" PRId64 " MiB)",
-		       i_of(j, "percent"), i_of(j, "leg"), i_of(j, "pass") + 1,
-		       i_of(j, "bytes_done") >> 20, i_of(j, "bytes_total") >> 20);
-	if (i_of(j, "resumes"))
-		printf(", resumed %" PRId64 "x", i_of(j, "resumes"));
-	if (strcmp(s_of(j, "error"), "-"))
-		printf(": %s", s_of(j, "error"));
+		       tc_iget(j, "percent"), tc_iget(j, "leg"), tc_iget(j, "pass") + 1,
+		       tc_iget(j, "bytes_done") >> 20, tc_iget(j, "bytes_total") >> 20);
+	if (tc_iget(j, "resumes"))
+		printf(", resumed %" PRId64 "x", tc_iget(j, "resumes"));
+	if (strcmp(tc_sget(j, "error"), "-"))
+		printf(": %s", tc_sget(j, "error"));
 	else if (!strcmp(state, "done") || !strcmp(state, "failed")) {
 		json_object *c, *v;
 
 		if (json_object_object_get_ex(j, "certificate", &c) && c &&
 		    json_object_object_get_ex(c, "verification", &v))
 			printf(", verification %s; certificate: tenantctl wipe cert %" PRId64,
-			       s_of(v, "result"), i_of(j, "job"));
+			       tc_sget(v, "result"), tc_iget(j, "job"));
 	}
 	printf("\n");
 }
@@ -239,8 +217,8 @@ static int status(const char *tenant, int64_t job, bool wait)
 		for (i = 0; i < json_object_array_length(jobs); i++) {
 			json_object *j = json_object_array_get_idx(jobs, i);
 
-			running |= !strcmp(s_of(j, "state"), "running");
-			failed |= !strcmp(s_of(j, "state"), "failed");
+			running |= !strcmp(tc_sget(j, "state"), "running");
+			failed |= !strcmp(tc_sget(j, "state"), "failed");
 		}
 		if (!wait || !running) {
 			for (i = 0; i < json_object_array_length(jobs); i++)
@@ -253,13 +231,13 @@ static int status(const char *tenant, int64_t job, bool wait)
 		for (i = 0; i < json_object_array_length(jobs); i++) {
 			json_object *j = json_object_array_get_idx(jobs, i);
 
-			if (strcmp(s_of(j, "state"), "running"))
+			if (strcmp(tc_sget(j, "state"), "running"))
 				continue;
 			/* progress: a line per 10 % step */
-			if (i_of(j, "percent") / 10 != last_pct / 10) {
+			if (tc_iget(j, "percent") / 10 != last_pct / 10) {
 				print_job(j);
 				fflush(stdout);
-				last_pct = i_of(j, "percent");
+				last_pct = tc_iget(j, "percent");
 			}
 			break;
 		}
@@ -311,8 +289,8 @@ static int after_delete(json_object *res, bool wait, const char *cert)
 		json_object *j = json_object_array_get_idx(jobs, i);
 
 		printf("%s/%s: legs crypto-shredded, volume forgotten; wipe job %" PRId64
-		       " (%s) started\n", s_of(j, "tenant"), s_of(j, "volume"),
-		       i_of(j, "job"), s_of(j, "method"));
+		       " (%s) started\n", tc_sget(j, "tenant"), tc_sget(j, "volume"),
+		       tc_iget(j, "job"), tc_sget(j, "method"));
 	}
 	if (!wait && !cert) {
 		if (json_object_array_length(jobs))
@@ -320,7 +298,7 @@ static int after_delete(json_object *res, bool wait, const char *cert)
 		return EXIT_OK;
 	}
 	for (i = 0; i < json_object_array_length(jobs) && !ex; i++) {
-		int64_t id = i_of(json_object_array_get_idx(jobs, i), "job");
+		int64_t id = tc_iget(json_object_array_get_idx(jobs, i), "job");
 		json_object *a, *reply, *r2, *arr, *c;
 
 		fflush(stdout);
@@ -458,7 +436,7 @@ int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv)
 	if (ex)
 		return ex;
 	printf("tenant %s deleted: KEK destroyed, %" PRId64 " volume(s) crypto-shredded\n",
-	       t, i_of(res, "volumes_shredded"));
+	       t, tc_iget(res, "volumes_shredded"));
 	ex = after_delete(res, wait, cert);
 	json_object_put(reply);
 	return ex;
@@ -689,9 +667,9 @@ int tc_tenant_audit_export(const struct tc_verb *v, int argc, char **argv)
 		}
 		more = json_object_get_boolean(json_object_object_get_ex(res,
 			"more", &a) ? a : NULL);
-		after = i_of(res, "scanned_to");
-		head_seq = i_of(res, "head_seq");
-		snprintf(head, sizeof(head), "%s", s_of(res, "head_hash"));
+		after = tc_iget(res, "scanned_to");
+		head_seq = tc_iget(res, "head_seq");
+		snprintf(head, sizeof(head), "%s", tc_sget(res, "head_hash"));
 		json_object_put(reply);
 		if (!more || !n)
 			break;
@@ -867,7 +845,7 @@ int tc_volume_export(const struct tc_verb *v, int argc, char **argv)
 		}
 		return ex;
 	}
-	total = (uint64_t)i_of(res, "bytes");
+	total = (uint64_t)tc_iget(res, "bytes");
 	json_object_put(reply);
 	step = total / 10 ? total / 10 : 1;
 	sc = EVP_MD_CTX_new();

@@ -68,10 +68,31 @@ static int connect_error(int r)
  * Run @verb; on success hand the "result" to @print (or print it as JSON
  * with --json).  Returns the exit code.
  */
+int tc_print_error(json_object *reply)
+{
+	const char *code = "internal", *msg = "", *hint = NULL;
+	json_object *err, *f;
+	int ex;
+
+	if (json_object_object_get_ex(reply, "error", &err)) {
+		if (json_object_object_get_ex(err, "code", &f))
+			code = json_object_get_string(f);
+		if (json_object_object_get_ex(err, "message", &f))
+			msg = json_object_get_string(f);
+		if (json_object_object_get_ex(err, "hint", &f) && f)
+			hint = json_object_get_string(f);
+	}
+	fprintf(stderr, "tenantctl: %s: %s\n", code, msg);
+	if (hint)
+		fprintf(stderr, "  hint: %s\n", hint);
+	ex = td_err_exit_code(td_err_from_name(code));
+	return ex ? ex : EXIT_ERR;
+}
+
 static int run(const char *verb, json_object *args,
 	       int (*print)(json_object *result, void *arg), void *arg)
 {
-	json_object *reply, *ok, *res, *err, *f;
+	json_object *reply, *ok, *res, *f;
 	int r = tc_call(verb, args, &reply), ex;
 
 	if (r)
@@ -82,22 +103,9 @@ static int run(const char *verb, json_object *args,
 		return EXIT_ERR;
 	}
 	if (!json_object_get_boolean(ok)) {
-		const char *code = "internal", *msg = "", *hint = NULL;
-
-		if (json_object_object_get_ex(reply, "error", &err)) {
-			if (json_object_object_get_ex(err, "code", &f))
-				code = json_object_get_string(f);
-			if (json_object_object_get_ex(err, "message", &f))
-				msg = json_object_get_string(f);
-			if (json_object_object_get_ex(err, "hint", &f))
-				hint = json_object_get_string(f);
-		}
-		fprintf(stderr, "tenantctl: %s: %s\n", code, msg);
-		if (hint)
-			fprintf(stderr, "  hint: %s\n", hint);
-		ex = td_err_exit_code(td_err_from_name(code));
+		ex = tc_print_error(reply);
 		json_object_put(reply);
-		return ex ? ex : EXIT_ERR;
+		return ex;
 	}
 	json_object_object_get_ex(reply, "result", &res);
 	if (opt_json && print != NULL) {
@@ -123,7 +131,7 @@ int tc_run(const char *verb, json_object *args,
 
 /* --- small helpers -------------------------------------------------------- */
 
-static const char *sget(json_object *o, const char *k)
+const char *tc_sget(json_object *o, const char *k)
 {
 	json_object *v;
 
@@ -132,7 +140,7 @@ static const char *sget(json_object *o, const char *k)
 	return json_object_get_string(v);
 }
 
-static int64_t iget(json_object *o, const char *k)
+int64_t tc_iget(json_object *o, const char *k)
 {
 	json_object *v;
 
@@ -140,7 +148,7 @@ static int64_t iget(json_object *o, const char *k)
 		0;
 }
 
-static json_object *args_tv(const char *tenant, const char *volume)
+json_object *tc_args_tv(const char *tenant, const char *volume)
 {
 	json_object *a = json_object_new_object();
 
@@ -263,8 +271,8 @@ static int print_tenants(json_object *res, void *arg)
 
 		json_object_object_get_ex(t, "rotation_pending", &p);
 		printf("%-24s %-4" PRId64 " %-17s %-7" PRId64 " %s\n",
-		       sget(t, "tenant"), iget(t, "kek_generation"),
-		       sget(t, "kek_fingerprint"), iget(t, "volumes"),
+		       tc_sget(t, "tenant"), tc_iget(t, "kek_generation"),
+		       tc_sget(t, "kek_fingerprint"), tc_iget(t, "volumes"),
 		       json_object_get_boolean(p) ? "pending" : "-");
 	}
 	return EXIT_OK;
@@ -285,10 +293,10 @@ static int print_volumes(json_object *res, void *arg)
 
 		json_object_object_get_ex(v, "attached", &a);
 		printf("%-24s %-24s %-4" PRId64 " %-16s %-8s %s\n",
-		       sget(v, "tenant"), sget(v, "volume"),
-		       iget(v, "nr_legs"), sget(v, "vm"),
+		       tc_sget(v, "tenant"), tc_sget(v, "volume"),
+		       tc_iget(v, "nr_legs"), tc_sget(v, "vm"),
 		       json_object_get_boolean(a) ? "yes" : "no",
-		       sget(v, "dm_name"));
+		       tc_sget(v, "dm_name"));
 	}
 	return EXIT_OK;
 }
@@ -299,24 +307,24 @@ static int print_status(json_object *res, void *arg)
 	size_t i;
 
 	(void)arg;
-	printf("volume:     %s/%s\n", sget(res, "tenant"), sget(res, "volume"));
-	printf("uuid:       %s\n", sget(res, "uuid"));
-	printf("vm:         %s\n", sget(res, "vm"));
-	printf("size:       %" PRId64 " sectors%s\n", iget(res, "size_sectors"),
-	       iget(res, "size_sectors") ? "" : " (whole legs)");
-	printf("kek gen:    %" PRId64 "\n", iget(res, "kek_generation"));
-	printf("dm name:    %s\n", sget(res, "dm_name"));
+	printf("volume:     %s/%s\n", tc_sget(res, "tenant"), tc_sget(res, "volume"));
+	printf("uuid:       %s\n", tc_sget(res, "uuid"));
+	printf("vm:         %s\n", tc_sget(res, "vm"));
+	printf("size:       %" PRId64 " sectors%s\n", tc_iget(res, "size_sectors"),
+	       tc_iget(res, "size_sectors") ? "" : " (whole legs)");
+	printf("kek gen:    %" PRId64 "\n", tc_iget(res, "kek_generation"));
+	printf("dm name:    %s\n", tc_sget(res, "dm_name"));
 	if (json_object_object_get_ex(res, "legs", &legs))
 		for (i = 0; i < json_object_array_length(legs); i++) {
 			json_object *l = json_object_array_get_idx(legs, i);
 
-			printf("leg %-7" PRId64 " %-6s %s\n", iget(l, "index"),
-			       sget(l, "class"), sget(l, "device"));
+			printf("leg %-7" PRId64 " %-6s %s\n", tc_iget(l, "index"),
+			       tc_sget(l, "class"), tc_sget(l, "device"));
 		}
 	if (json_object_object_get_ex(res, "attachment", &a))
 		printf("attached:   %s for vm %s, owner uid %s, since %s\n",
-		       sget(a, "device"), sget(a, "vm"), sget(a, "owner_uid"),
-		       sget(a, "since"));
+		       tc_sget(a, "device"), tc_sget(a, "vm"), tc_sget(a, "owner_uid"),
+		       tc_sget(a, "since"));
 	else
 		printf("attached:   no\n");
 	if (json_object_object_get_ex(res, "kernel", &k)) {
@@ -331,9 +339,9 @@ static int print_status(json_object *res, void *arg)
 		printf("kernel:     key %s, reads %" PRId64 ", writes %" PRId64
 		       ", errors r/w/crypt %" PRId64 "/%" PRId64 "/%" PRId64
 		       ", leg states %s\n",
-		       sget(k, "key_state"), iget(k, "reads"),
-		       iget(k, "writes"), iget(k, "read_errors"),
-		       iget(k, "write_errors"), iget(k, "crypt_errors"),
+		       tc_sget(k, "key_state"), tc_iget(k, "reads"),
+		       tc_iget(k, "writes"), tc_iget(k, "read_errors"),
+		       tc_iget(k, "write_errors"), tc_iget(k, "crypt_errors"),
 		       states);
 	}
 	return EXIT_OK;
@@ -348,7 +356,7 @@ static int v_tenant_create(const struct tc_verb *v, int argc, char **argv)
 	if (argc != 1)
 		return usage_err(v, "expected TENANT");
 	snprintf(msg, sizeof(msg), "tenant %s created", argv[0]);
-	return run("tenant.create", args_tv(argv[0], NULL), print_msg, msg);
+	return run("tenant.create", tc_args_tv(argv[0], NULL), print_msg, msg);
 }
 
 static int v_tenant_list(const struct tc_verb *v, int argc, char **argv)
@@ -365,10 +373,10 @@ static int print_rotate(json_object *res, void *arg)
 {
 	(void)arg;
 	printf("tenant %s: KEK generation %" PRId64 " (%s, was %s), %" PRId64
-	       " volume(s) rewrapped\n", sget(res, "tenant"),
-	       iget(res, "kek_generation"), sget(res, "kek_fingerprint"),
-	       sget(res, "previous_fingerprint"),
-	       iget(res, "volumes_rewrapped"));
+	       " volume(s) rewrapped\n", tc_sget(res, "tenant"),
+	       tc_iget(res, "kek_generation"), tc_sget(res, "kek_fingerprint"),
+	       tc_sget(res, "previous_fingerprint"),
+	       tc_iget(res, "volumes_rewrapped"));
 	return EXIT_OK;
 }
 
@@ -376,7 +384,7 @@ static int v_tenant_rotate(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc != 1)
 		return usage_err(v, "expected TENANT");
-	return run("tenant.rotate-kek", args_tv(argv[0], NULL), print_rotate,
+	return run("tenant.rotate-kek", tc_args_tv(argv[0], NULL), print_rotate,
 		   NULL);
 }
 
@@ -385,8 +393,8 @@ static int print_created(json_object *res, void *arg)
 	(void)arg;
 	printf("volume %s/%s created: uuid %s, %" PRId64
 	       " leg(s), will attach as /dev/mapper/%s\n",
-	       sget(res, "tenant"), sget(res, "volume"), sget(res, "uuid"),
-	       iget(res, "nr_legs"), sget(res, "dm_name"));
+	       tc_sget(res, "tenant"), tc_sget(res, "volume"), tc_sget(res, "uuid"),
+	       tc_iget(res, "nr_legs"), tc_sget(res, "dm_name"));
 	return EXIT_OK;
 }
 
@@ -480,7 +488,7 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 		ex = usage_err(v, "--devices goes with --preset");
 		goto bad;
 	}
-	a = args_tv(pos[0], pos[1]);
+	a = tc_args_tv(pos[0], pos[1]);
 	if (preset) {
 		json_object_object_add(a, "preset", json_object_new_string(preset));
 		json_object_object_add(a, "devices", devs);
@@ -505,7 +513,7 @@ static int v_volume_list(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc > 1)
 		return usage_err(v, "expected at most TENANT");
-	return run("volume.list", args_tv(argc ? argv[0] : NULL, NULL),
+	return run("volume.list", tc_args_tv(argc ? argv[0] : NULL, NULL),
 		   print_volumes, NULL);
 }
 
@@ -513,7 +521,7 @@ static int v_volume_status(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc != 2)
 		return usage_err(v, "expected TENANT VOLUME");
-	return run("volume.status", args_tv(argv[0], argv[1]), print_status,
+	return run("volume.status", tc_args_tv(argv[0], argv[1]), print_status,
 		   NULL);
 }
 
@@ -537,7 +545,7 @@ static int tv_vm(const struct tc_verb *v, int argc, char **argv,
 		return usage_err(v, "expected TENANT VOLUME");
 	if (need_vm && !vm)
 		return usage_err(v, "--vm VM is required");
-	*args = args_tv(pos[0], pos[1]);
+	*args = tc_args_tv(pos[0], pos[1]);
 	if (vm)
 		json_object_object_add(*args, "vm", json_object_new_string(vm));
 	return 0;
@@ -557,7 +565,7 @@ static int print_attach(json_object *res, void *arg)
 {
 	(void)arg;
 	printf("attached for VM %s: %s (owner uid %" PRId64 ")\n",
-	       sget(res, "vm"), sget(res, "device"), iget(res, "owner_uid"));
+	       tc_sget(res, "vm"), tc_sget(res, "device"), tc_iget(res, "owner_uid"));
 	return EXIT_OK;
 }
 
@@ -580,7 +588,7 @@ static int v_volume_simple(const struct tc_verb *v, int argc, char **argv)
 	snprintf(verb, sizeof(verb), "volume.%s", v->verb);
 	snprintf(msg, sizeof(msg), "%s/%s: %s%s", argv[0], argv[1], v->verb,
 		 !strcmp(v->verb, "detach") ? "ed" : "d (legs crypto-shredded)");
-	return run(verb, args_tv(argv[0], argv[1]), print_msg, msg);
+	return run(verb, tc_args_tv(argv[0], argv[1]), print_msg, msg);
 }
 
 static int v_leg(const struct tc_verb *v, int argc, char **argv)
@@ -595,7 +603,7 @@ static int v_leg(const struct tc_verb *v, int argc, char **argv)
 	idx = strtoul(argv[2], &end, 10);
 	if (errno || *end || argv[2][0] == '-' || idx >= TD_MAX_LEGS)
 		return usage_err(v, "LEG-INDEX must be 0..%d", TD_MAX_LEGS - 1);
-	a = args_tv(argv[0], argv[1]);
+	a = tc_args_tv(argv[0], argv[1]);
 	json_object_object_add(a, "leg", json_object_new_int((int)idx));
 	snprintf(verb, sizeof(verb), "leg.%s", v->verb);
 	return run(verb, a, print_msg, "done");
@@ -645,7 +653,7 @@ static int v_audit_export(const struct tc_verb *v, int argc, char **argv)
 				if (json_object_object_get_ex(e, "code", &f))
 					code = json_object_get_string(f);
 				fprintf(stderr, "tenantctl: %s: %s\n", code,
-					sget(e, "message"));
+					tc_sget(e, "message"));
 				if (json_object_object_get_ex(e, "hint", &f))
 					fprintf(stderr, "  hint: %s\n",
 						json_object_get_string(f));
@@ -664,7 +672,7 @@ static int v_audit_export(const struct tc_verb *v, int argc, char **argv)
 			fprintf(out, "%s\n", json_object_to_json_string_ext(rec,
 				JSON_C_TO_STRING_PLAIN |
 				JSON_C_TO_STRING_NOSLASHESCAPE));
-			after = iget(rec, "seq");
+			after = tc_iget(rec, "seq");
 			total++;
 		}
 		r = !json_object_get_boolean(more) || !n;
@@ -747,10 +755,10 @@ static int print_verify(json_object *res, void *arg)
 	json_object_object_get_ex(res, "valid", &valid);
 	if (json_object_get_boolean(valid)) {
 		printf("audit chain valid: %" PRId64 " record(s), head %s\n",
-		       iget(res, "records"), sget(res, "head_hash"));
+		       tc_iget(res, "records"), tc_sget(res, "head_hash"));
 		return EXIT_OK;
 	}
-	printf("audit chain INVALID: %s\n", sget(res, "problem"));
+	printf("audit chain INVALID: %s\n", tc_sget(res, "problem"));
 	return EXIT_INVALID;
 }
 

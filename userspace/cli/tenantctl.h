@@ -29,6 +29,13 @@ extern unsigned int opt_timeout;
 extern bool opt_json;
 /* One request, one reply (tests wrap it with -Wl,--wrap=tc_call). */
 int tc_call(const char *verb, json_object *args, json_object **reply);
+/* Print a reply's error (code, message, hint); returns its exit code. */
+int tc_print_error(json_object *reply);
+/* A field of a result object as text ("-" if absent or null), or 0. */
+const char *tc_sget(json_object *o, const char *k);
+int64_t tc_iget(json_object *o, const char *k);
+/* {"tenant": T, "volume": V} */
+json_object *tc_args_tv(const char *tenant, const char *volume);
 /* Send stdin verbatim, print the reply (tenantctl raw). */
 int tc_raw(int in_fd);
 int tc_parse_size(const char *s, uint64_t *out);
