@@ -67,8 +67,11 @@ bench: deps all
 	@if [ -f scripts/bench-remote.sh ]; then \
 		scripts/vm/run.sh --bench scripts/bench-remote.sh; fi
 
-# Long runs kept out of `make check`: a 10-minute fuzzing session.
+# Long runs kept out of `make check`: the VM tests marked "vm-long: yes"
+# (a second transport, crash and restart variants, dm-log-writes; ~10 min)
+# and a 10-minute fuzzing session.
 check-long: deps all
+	@scripts/vm/run.sh $$(grep -l '^# vm-long: yes' tests/vm/[0-9][0-9]-*.sh)
 	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-600}
 
 clean:

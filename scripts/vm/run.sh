@@ -36,6 +36,8 @@
 #   # vm-mem: 4096         memory in MB
 #   # vm-smp: 2            virtual CPUs
 #   # vm-modules: a b      modules modprobe'd at boot before the test
+#   # vm-long: yes         left out of the default set (make check) unless
+#                          VM_LONG=1; named tests always run (make check-long)
 # Environment seen by the script: DMT_BOOT, DMT_BOOTS, DMT_MODE
 # (test|demo|bench), DMT_TEST, DMT_DISKS ("/dev/vda /dev/vdb"), DMT_ROOT
 # (/dmt: repository layout with tests/vm and scripts), DMT_LIB (lib.sh),
@@ -48,7 +50,8 @@
 # status, when it has one, must be 0 (77 skips the test).
 #
 # Host environment: VM_KVER (kernel), VM_MEM, VM_SMP (2), VM_TIMEOUT (300),
-# VM_TOTAL_TIMEOUT (whole run: default 1500 s, 3600 s for --demo/--bench),
+# VM_TOTAL_TIMEOUT (whole run: default 2400 s, 3600 s for --demo/--bench),
+# VM_LONG=1 (the default set includes "vm-long: yes" tests),
 # VM_QEMU, VM_APPEND (extra kernel parameters), VM_KEEP=1 (as -k),
 # VM_VERBOSE=1 (as -v).
 # Logs: build/vm/logs/<name>.log (always kept).  Exit status: 0 iff no FAIL.
@@ -95,7 +98,7 @@ while [ $# -gt 0 ]; do
 done
 if [ "$MODE" = test ]; then
 	DEF_TIMEOUT=${DEF_TIMEOUT:-300}
-	TOTAL_TIMEOUT=${VM_TOTAL_TIMEOUT:-1500}
+	TOTAL_TIMEOUT=${VM_TOTAL_TIMEOUT:-2400}
 else
 	VERBOSE=1
 	DEF_TIMEOUT=${DEF_TIMEOUT:-1800}
@@ -103,10 +106,17 @@ else
 fi
 
 # --- which scripts -------------------------------------------------------------
-all_tests() {
+all_tests() {	# all_tests [all]: the default set, or every test
 	local f
 	for f in tests/vm/[0-9][0-9]-*.sh; do
-		if [ -f "$f" ]; then echo "$f"; fi
+		[ -f "$f" ] || continue
+		# Long tests (a second transport, crash and restart variants)
+		# run in make check-long, keeping make check short.
+		if [ "${1:-}" != all ] && [ "${VM_LONG:-0}" != 1 ] &&
+		   grep -q '^#[[:space:]]*vm-long:[[:space:]]*yes' "$f"; then
+			continue
+		fi
+		echo "$f"
 	done
 	return 0
 }
@@ -129,12 +139,12 @@ resolve_test() {	# NAME -> path, or fail
 			echo "$f"
 			return 0
 		fi
-	done < <(all_tests)
+	done < <(all_tests all)
 	return 1
 }
 
 if [ "$LIST" = 1 ]; then
-	all_tests | xargs -r -n1 basename | sed 's/\.sh$//'
+	all_tests all | xargs -r -n1 basename | sed 's/\.sh$//'
 	exit 0
 fi
 

@@ -12,6 +12,7 @@
 # regions: the cleaner's flush must make them durable before the clear
 # (without it the log shows a clean region with a write still in the leg's
 # cache; see dmt-logcheck.c).
+# vm-long: yes
 # vm-timeout: 300
 # vm-smp: 2
 . "$DMT_LIB"

@@ -9,6 +9,7 @@
 #   - a grant mapping that no active grant holds (database edited behind
 #     tenantd's back) is removed at start; reconcile never adopts it as a
 #     VM attachment.
+# vm-long: yes
 # vm-timeout: 600
 # vm-disks: 1x48M
 . "$DMT_LIB"

@@ -10,6 +10,7 @@
 # hypervisor and another tenant's admin are refused (exit 3), an attached
 # volume is refused (exit 5), a request without a descriptor is refused
 # (exit 2).
+# vm-long: yes
 # vm-timeout: 600
 # vm-disks: 2x40M
 . "$DMT_LIB"

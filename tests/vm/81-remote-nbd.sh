@@ -11,6 +11,7 @@
 #     byte-identical;
 #  C. the remote device fails writes: the leg fails, writes go on;
 #     "leg 1 recover" catches it up;
+# vm-long: yes
 # vm-timeout: 1200
 . "$DMT_LIB"
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"

@@ -10,6 +10,7 @@
 # byte-identical to the local leg.
 # vm-boots: 2
 # vm-disks: 2x140M,1x64M
+# vm-long: yes
 # vm-timeout: 1200
 . "$DMT_LIB"
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
