@@ -90,6 +90,13 @@ int dmt_dev_path(struct dmt_ctx *ctx, const char *name, char *path,
 		 size_t size);
 
 /* leg.c helpers for volume.c */
+/* volume.c: shared by attach and reload. */
+int dmt_volume_check_legs(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			  struct dmt_leg *legs, uint64_t *size);
+int dmt_volume_open_dek(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			const struct dmt_key *kek, struct dmt_key **dek);
+void dmt_volume_table(const struct dmt_volume *vol, struct dmt_leg *legs,
+		      uint64_t size, struct dmt_table *t);
 int dmt_check_volume(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 		     bool need_uuid);
 int dmt_leg_get_dek(struct dmt_ctx *ctx, const char *path,

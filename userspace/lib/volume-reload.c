@@ -27,12 +27,10 @@ int dmt_volume_reload(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 		      const struct dmt_key *kek, const char *name)
 {
 	struct dmt_leg legs[DMT_MAX_LEGS];
-	struct dmt_leg_info info;
 	struct dmt_dev_info di;
-	struct dmt_key *pass = NULL, *dek = NULL;
+	struct dmt_key *dek = NULL;
 	struct dmt_table t;
 	uint64_t size = 0;
-	unsigned int i;
 	int32_t serial;
 	int r;
 
@@ -50,53 +48,12 @@ int dmt_volume_reload(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 			vol->uuid);
 		return -EMEDIUMTYPE;
 	}
-	for (i = 0; i < vol->nr_legs; i++) {
-		const struct dmt_leg *leg = &vol->legs[i];
-
-		r = dmt_leg_read_info(ctx, leg->path, &info);
-		if (r)
-			return r;
-		if (strcmp(info.tenant, vol->tenant) ||
-		    strcmp(info.volume, vol->volume) ||
-		    strcmp(info.uuid, vol->uuid) ||
-		    info.cls != leg->cls || info.index != i ||
-		    info.sector_size != 512 ||
-		    (leg->offset && leg->offset != info.data_offset)) {
-			dmt_err(ctx, "%s: is not leg %u of %s/%s %s", leg->path,
-				i, vol->tenant, vol->volume, vol->uuid);
-			return -EMEDIUMTYPE;
-		}
-		if (!size)
-			size = info.size;
-		legs[i] = *leg;
-		legs[i].offset = info.data_offset;
-	}
-	if (vol->size)
-		size = vol->size;
-
-	r = dmt_key_derive_passphrase(kek, vol->uuid, &pass);
+	r = dmt_volume_check_legs(ctx, vol, legs, &size);
+	if (!r)
+		r = dmt_volume_open_dek(ctx, vol, kek, &dek);
 	if (r)
 		return r;
-	for (i = 0; i < vol->nr_legs && !dek; i++)
-		(void)dmt_leg_get_dek(ctx, vol->legs[i].path, pass, &dek);
-	dmt_key_free(pass);
-	if (!dek) {
-		dmt_err(ctx, "%s/%s: no leg opens with this KEK (wrong tenant key?)",
-			vol->tenant, vol->volume);
-		return -EPERM;
-	}
-
-	memset(&t, 0, sizeof(t));
-	t.tenant = vol->tenant;
-	t.volume = vol->volume;
-	t.length = size;
-	t.key_size = DMT_DEK_SIZE;
-	t.legs = legs;
-	t.nr_legs = vol->nr_legs;
-	t.sector_size = 512;
-	t.meta_sectors = DMT_LEG_META_SECTORS;
-	if (vol->flags & DMT_VOLUME_ALLOW_DISCARDS)
-		t.flags |= DMT_TABLE_ALLOW_DISCARDS;
+	dmt_volume_table(vol, legs, size, &t);
 
 	serial = dmt_keyring_add(ctx, vol->tenant, vol->volume, dek);
 	dmt_key_free(dek);

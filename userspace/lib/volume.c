@@ -82,46 +82,20 @@ int dmt_volume_create(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 	return 0;
 }
 
-static double ms_now(void)
+/*
+ * Every leg must be the leg the caller says it is (tenant, volume, UUID,
+ * class, index, data offset, 512-byte sectors).  Fills @legs with the
+ * caller's legs at their LUKS2 data offsets and @size with the volume size
+ * the legs record (or vol->size).
+ */
+int dmt_volume_check_legs(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			  struct dmt_leg *legs, uint64_t *size)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-int dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
-		      const struct dmt_key *kek, const char *name,
-		      uint32_t flags, char *path, size_t path_size)
-{
-	/* Phase times, logged at debug level (make bench-attach reads them). */
-	double t_start = ms_now(), t_legs, t_dek;
-	struct dmt_leg legs[DMT_MAX_LEGS];
 	struct dmt_leg_info info;
-	struct dmt_key *pass = NULL, *dek = NULL;
-	struct dmt_table t;
-	char defname[2 * DMT_ID_MAX + 2];
-	uint64_t size = 0;
 	unsigned int i;
-	int32_t serial;
 	int r;
 
-	if (!ctx || !kek || kek->kind != DMT_KEY_KEK ||
-	    (flags & ~DMT_ATTACH_READ_ONLY) || (path && !path_size))
-		return -EINVAL;
-	r = dmt_check_volume(ctx, vol, true);
-	if (r)
-		return r;
-	if (!name) {
-		snprintf(defname, sizeof(defname), "%s-%s", vol->tenant,
-			 vol->volume);
-		name = defname;
-	}
-	r = dmt_kernel_prepare(ctx);
-	if (r)
-		return r;
-
-	/* Every leg must be the leg the caller says it is. */
+	*size = 0;
 	for (i = 0; i < vol->nr_legs; i++) {
 		const struct dmt_leg *leg = &vol->legs[i];
 
@@ -152,46 +126,108 @@ int dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 				leg->path, info.sector_size);
 			return -EMEDIUMTYPE;
 		}
-		if (!size)
-			size = info.size;
+		if (!*size)
+			*size = info.size;
 		legs[i] = *leg;
 		legs[i].offset = info.data_offset;
 	}
 	if (vol->size)
-		size = vol->size;
-	t_legs = ms_now();
+		*size = vol->size;
+	return 0;
+}
 
+/* The DEK from the first leg whose keyslot opens with @kek. */
+int dmt_volume_open_dek(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+			const struct dmt_key *kek, struct dmt_key **dek)
+{
+	struct dmt_key *pass = NULL;
+	unsigned int i;
+	int r;
+
+	*dek = NULL;
 	r = dmt_key_derive_passphrase(kek, vol->uuid, &pass);
 	if (r)
 		return r;
-	r = -EPERM;
-	for (i = 0; i < vol->nr_legs && !dek; i++) {
-		r = dmt_leg_get_dek(ctx, vol->legs[i].path, pass, &dek);
+	for (i = 0; i < vol->nr_legs && !*dek; i++) {
+		r = dmt_leg_get_dek(ctx, vol->legs[i].path, pass, dek);
 		if (r)
 			dmt_dbg(ctx, "%s: DEK not opened: %s", vol->legs[i].path,
 				strerror(-r));
 	}
 	dmt_key_free(pass);
-	if (!dek) {
+	if (!*dek) {
 		dmt_err(ctx, "%s/%s: no leg opens with this KEK (wrong tenant key?)",
 			vol->tenant, vol->volume);
 		return -EPERM;
 	}
+	return 0;
+}
 
-	t_dek = ms_now();
-	memset(&t, 0, sizeof(t));
-	t.tenant = vol->tenant;
-	t.volume = vol->volume;
-	t.length = size;
-	t.key_size = DMT_DEK_SIZE;
-	t.iv_offset = 0;		/* LUKS2 segments: IV = sector */
-	t.legs = legs;
-	t.nr_legs = vol->nr_legs;
-	t.sector_size = 512;
+/* The table of a volume laid out by libdmtenant (LUKS2 + metadata area). */
+void dmt_volume_table(const struct dmt_volume *vol, struct dmt_leg *legs,
+		      uint64_t size, struct dmt_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->tenant = vol->tenant;
+	t->volume = vol->volume;
+	t->length = size;
+	t->key_size = DMT_DEK_SIZE;
+	t->iv_offset = 0;		/* LUKS2 segments: IV = sector */
+	t->legs = legs;
+	t->nr_legs = vol->nr_legs;
+	t->sector_size = 512;
 	/* Every leg laid out by us has the target's metadata area. */
-	t.meta_sectors = DMT_LEG_META_SECTORS;
+	t->meta_sectors = DMT_LEG_META_SECTORS;
 	if (vol->flags & DMT_VOLUME_ALLOW_DISCARDS)
-		t.flags |= DMT_TABLE_ALLOW_DISCARDS;
+		t->flags |= DMT_TABLE_ALLOW_DISCARDS;
+}
+
+static double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
+		      const struct dmt_key *kek, const char *name,
+		      uint32_t flags, char *path, size_t path_size)
+{
+	/* Phase times, logged at debug level (make bench-attach reads them). */
+	double t_start = ms_now(), t_legs, t_dek;
+	struct dmt_leg legs[DMT_MAX_LEGS];
+	struct dmt_key *dek = NULL;
+	struct dmt_table t;
+	char defname[2 * DMT_ID_MAX + 2];
+	uint64_t size = 0;
+	int32_t serial;
+	int r;
+
+	if (!ctx || !kek || kek->kind != DMT_KEY_KEK ||
+	    (flags & ~DMT_ATTACH_READ_ONLY) || (path && !path_size))
+		return -EINVAL;
+	r = dmt_check_volume(ctx, vol, true);
+	if (r)
+		return r;
+	if (!name) {
+		snprintf(defname, sizeof(defname), "%s-%s", vol->tenant,
+			 vol->volume);
+		name = defname;
+	}
+	r = dmt_kernel_prepare(ctx);
+	if (r)
+		return r;
+
+	r = dmt_volume_check_legs(ctx, vol, legs, &size);
+	if (r)
+		return r;
+	t_legs = ms_now();
+	r = dmt_volume_open_dek(ctx, vol, kek, &dek);
+	if (r)
+		return r;
+	t_dek = ms_now();
+	dmt_volume_table(vol, legs, size, &t);
 
 	serial = dmt_keyring_add(ctx, vol->tenant, vol->volume, dek);
 	dmt_key_free(dek);		/* the keyring holds it now */
