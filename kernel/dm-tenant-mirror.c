@@ -41,6 +41,7 @@ DECLARE_DM_KCOPYD_THROTTLE_WITH_MODULE_PARM(resync_throttle,
 #define TENANT_BITS_PER_BLOCK	(TENANT_BLOCK_SIZE * 8)
 #define TENANT_CLEAN_DELAY	(3 * HZ)
 #define TENANT_SB_FULL_RECOVER	0x01
+#define TENANT_SB_DIVERGED	0x02	/* informational: recomputed at load */
 
 /* On-disk superblock, little endian, in the first block of the area. */
 struct tenant_sb {
@@ -58,6 +59,10 @@ struct tenant_sb {
 	u8 leg_flags[DM_TENANT_MAX_LEGS];
 	u8 leg_index;			/* which leg this copy sits on */
 	u8 pad[7];
+	/* Data generations (tenant-gen.h); zero before they existed. */
+	__le64 gen;
+	__le64 gen_hist[TENANT_GEN_HIST];
+	__le64 leg_gen[DM_TENANT_MAX_LEGS];
 } __packed;
 
 /* The bitmap is written as little-endian 64-bit words. */
@@ -165,8 +170,9 @@ static void tenant_update_roles(struct tenant_c *tc)
 	WRITE_ONCE(tc->primary, primary);
 }
 
+/* @written: the legs this superblock goes to, which then hold bm.gen. */
 static void tenant_sb_fill(struct tenant_c *tc, struct tenant_sb *sb,
-			   unsigned int leg)
+			   unsigned int leg, unsigned long written)
 {
 	unsigned int i;
 
@@ -182,10 +188,16 @@ static void tenant_sb_fill(struct tenant_c *tc, struct tenant_sb *sb,
 	sb->nr_legs = cpu_to_le32(tc->nr_legs);
 	for (i = 0; i < tc->nr_legs; i++) {
 		sb->leg_state[i] = tc->legs[i].state;
-		sb->leg_flags[i] = tc->legs[i].full_recover ?
-				   TENANT_SB_FULL_RECOVER : 0;
+		sb->leg_flags[i] = (tc->legs[i].full_recover ?
+				    TENANT_SB_FULL_RECOVER : 0) |
+				   (tc->legs[i].diverged ? TENANT_SB_DIVERGED : 0);
+		sb->leg_gen[i] = cpu_to_le64(test_bit(i, &written) ?
+					     tc->bm.gen : tc->bm.disk_gen[i]);
 	}
 	sb->leg_index = leg;
+	sb->gen = cpu_to_le64(tc->bm.gen);
+	for (i = 0; i < TENANT_GEN_HIST; i++)
+		sb->gen_hist[i] = cpu_to_le64(tc->bm.gen_hist[i]);
 	sb->csum = cpu_to_le32(crc32_le(0, (void *)sb, TENANT_BLOCK_SIZE));
 }
 
@@ -201,6 +213,45 @@ static void tenant_mark_dead(struct tenant_c *tc, unsigned int i,
 		tc->rm.since[i] = jiffies;	/* oldest write it may miss */
 	DMERR("%s/%s: leg %u (%s %s) failed: %s", tc->tenant, tc->volume, i,
 	      tenant_leg_class_name(leg->cls), leg->dev->name, why);
+}
+
+static u64 tenant_gen_new(void)
+{
+	u64 gen;
+
+	do
+		gen = get_random_u64();
+	while (!gen);
+	return gen;
+}
+
+/*
+ * Start a new data generation when the volume goes on without a leg that
+ * was in sync as of the current one: from now on that leg (and whatever
+ * was assembled from it elsewhere) holds older data, and a later assembly
+ * can tell which side is newer (tenant_gen_pick).  Legs that come back
+ * into sync join the current generation.  state_lock held.
+ */
+static void tenant_gen_update(struct tenant_c *tc)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long alive = 0;
+	unsigned int i;
+
+	for (i = 0; i < tc->nr_legs; i++)
+		if (tc->legs[i].state == TENANT_LEG_ALIVE)
+			__set_bit(i, &alive);
+	if (bm->gen_legs & ~alive) {
+		if (bm->gen_partial)
+			memset(bm->gen_hist, 0, sizeof(bm->gen_hist));
+		else
+			tenant_gen_push(bm->gen_hist, bm->gen);
+		bm->gen_partial = false;
+		bm->gen = tenant_gen_new();
+		DMINFO("%s/%s: new data generation %016llx", tc->tenant,
+		       tc->volume, bm->gen);
+	}
+	bm->gen_legs = alive;
 }
 
 /*
@@ -223,13 +274,16 @@ static int tenant_write_sb_locked(struct tenant_c *tc)
 		return -ENOMEM;
 again:
 	tc->bm.event++;
+	tenant_gen_update(tc);
 	mask = tenant_meta_mask(tc, true);
 	failed = 0;
 	for_each_set_bit(i, &mask, tc->nr_legs) {
 		unsigned long f;
 
-		tenant_sb_fill(tc, sb, i);
+		tenant_sb_fill(tc, sb, i, mask);
 		tenant_meta_write(tc, BIT(i), 0, sb, 0, &f);
+		if (!f)
+			tc->bm.disk_gen[i] = tc->bm.gen;
 		failed |= f;
 	}
 	if (failed) {
@@ -1044,61 +1098,107 @@ static int tenant_read_meta_block(struct tenant_c *tc, unsigned int i,
 	return dm_io(&req, 1, &where, NULL, IOPRIO_DEFAULT);
 }
 
+static void tenant_gen_from_sb(struct tenant_c *tc, const struct tenant_sb *sb,
+			       struct tenant_gen_sb *g)
+{
+	unsigned int k;
+
+	g->valid = true;
+	g->same_geometry =
+		le64_to_cpu(sb->nr_regions) == tc->bm.nr_regions &&
+		le32_to_cpu(sb->region_size) == 1U << tc->bm.region_shift &&
+		le32_to_cpu(sb->nr_legs) == tc->nr_legs;
+	g->event = le64_to_cpu(sb->event);
+	g->gen = le64_to_cpu(sb->gen);
+	for (k = 0; k < TENANT_GEN_HIST; k++)
+		g->hist[k] = le64_to_cpu(sb->gen_hist[k]);
+	for (k = 0; k < DM_TENANT_MAX_LEGS; k++) {
+		g->leg_state[k] = sb->leg_state[k];
+		g->leg_gen[k] = le64_to_cpu(sb->leg_gen[k]);
+	}
+}
+
 /*
- * Read every leg's superblock and bitmap (first resume): the newest
- * superblock gives the leg states; the bitmaps of the legs in service are
+ * Read every leg's superblock and bitmap (first resume).  The authority
+ * superblock (tenant_gen_pick: the newest generation, the newest write
+ * within it) gives the leg states; the bitmaps of the legs in service are
  * OR'ed into the regions to resync.  Legs without our superblock are
  * unknown: new volumes start with a full sync (unless nosync), a blank leg
  * in an existing volume is failed until "leg <i> recover" copies it all.
+ * A leg of an older generation the bitmap does not cover is failed the
+ * same way; a leg written apart from the authority (split brain) too, and
+ * only "leg <i> recover force" may overwrite it.
  */
 static int tenant_load_meta(struct tenant_c *tc)
 {
 	struct tenant_bitmap *bm = &tc->bm;
 	struct tenant_sb *sb, *best;
+	void *sbs;
+	struct tenant_gen_sb *gens;
+	enum tenant_gen_verdict verdict[DM_TENANT_MAX_LEGS];
 	unsigned long nblocks = tenant_nr_blocks(bm), blk;
 	size_t bytes = BITS_TO_LONGS(bm->nr_regions) * sizeof(long);
-	unsigned int i, nvalid = 0;
+	unsigned int i;
 	bool geometry_changed = false;
-	u64 best_event = 0;
-	int r = -ENOMEM;
+	u64 max_event = 0;
+	int a, r = -ENOMEM;
 
 	sb = kmalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
-	best = kzalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
-	if (!sb || !best)
+	sbs = kvmalloc_array(tc->nr_legs, TENANT_BLOCK_SIZE, GFP_KERNEL);
+	gens = kcalloc(tc->nr_legs, sizeof(*gens), GFP_KERNEL);
+	if (!sb || !sbs || !gens)
 		goto out;
 
 	for (i = 0; i < tc->nr_legs; i++) {
+		struct tenant_sb *leg_sb = sbs + i * TENANT_BLOCK_SIZE;
+
 		tc->legs[i].sb_valid = false;
-		if (tenant_read_meta_block(tc, i, 0, sb)) {
+		if (tenant_read_meta_block(tc, i, 0, leg_sb)) {
 			tenant_mark_dead(tc, i, "superblock read error");
 			tc->legs[i].full_recover = true;
 			continue;
 		}
-		if (!tenant_sb_ok(tc, sb))
+		if (!tenant_sb_ok(tc, leg_sb))
 			continue;
 		tc->legs[i].sb_valid = true;
-		nvalid++;
-		if (le64_to_cpu(sb->event) >= best_event) {
-			best_event = le64_to_cpu(sb->event);
-			memcpy(best, sb, TENANT_BLOCK_SIZE);
-		}
+		tenant_gen_from_sb(tc, leg_sb, &gens[i]);
+		bm->disk_gen[i] = gens[i].gen;
+		max_event = max(max_event, gens[i].event);
 	}
+	a = tenant_gen_pick(gens, tc->nr_legs, verdict);
 
-	if (!nvalid) {
+	if (a < 0) {
 		/* A new volume. */
 		DMINFO("%s/%s: new metadata, %s", tc->tenant, tc->volume,
 		       tc->nosync ? "legs taken as in sync (nosync)" :
 				    "full initial sync");
+		bm->gen = tenant_gen_new();
+		bm->gen_legs = 0;
 		if (!tc->nosync) {
 			bitmap_fill(bm->bits, bm->nr_regions);
 			bitmap_fill(bm->resync, bm->nr_regions);
 		}
 	} else {
-		bm->event = best_event;
-		geometry_changed =
-			le64_to_cpu(best->nr_regions) != bm->nr_regions ||
-			le32_to_cpu(best->region_size) != 1U << bm->region_shift ||
-			le32_to_cpu(best->nr_legs) != tc->nr_legs;
+		best = sbs + a * TENANT_BLOCK_SIZE;
+		bm->event = max_event;
+		bm->gen = gens[a].gen;
+		memcpy(bm->gen_hist, gens[a].hist, sizeof(bm->gen_hist));
+		geometry_changed = !gens[a].same_geometry;
+		bm->gen_legs = 0;
+		if (geometry_changed) {
+			/*
+			 * Assembled from other legs than it was written
+			 * with (a failover): a new generation, descending
+			 * from the old one only if this copy was in sync.
+			 */
+			bm->gen_legs = ~0UL;
+			bm->gen_partial = best->leg_index >= DM_TENANT_MAX_LEGS ||
+				best->leg_state[best->leg_index] != TENANT_LEG_ALIVE;
+		} else {
+			for (i = 0; i < tc->nr_legs; i++)
+				if (best->leg_state[i] == TENANT_LEG_ALIVE)
+					__set_bit(i, &bm->gen_legs);
+		}
 		for (i = 0; i < tc->nr_legs; i++) {
 			struct tenant_leg *leg = &tc->legs[i];
 			u8 st = geometry_changed ? TENANT_LEG_ALIVE :
@@ -1106,11 +1206,28 @@ static int tenant_load_meta(struct tenant_c *tc)
 
 			if (leg->state == TENANT_LEG_DEAD)
 				continue;	/* unreadable just now */
-			if (!leg->sb_valid) {
+			switch (verdict[i]) {
+			case TENANT_GEN_NONE:
 				tenant_mark_dead(tc, i,
 						 "no dm-tenant metadata on this leg");
 				leg->full_recover = true;
 				continue;
+			case TENANT_GEN_STALE:
+				tenant_mark_dead(tc, i,
+						 "it holds an older generation of the volume");
+				leg->full_recover = true;
+				continue;
+			case TENANT_GEN_DIVERGED:
+				tenant_mark_dead(tc, i,
+						 "written apart from the others (split brain)");
+				leg->full_recover = true;
+				leg->diverged = true;
+				DMERR("%s/%s: leg %u kept as it is (S), leg %d wins",
+				      tc->tenant, tc->volume, i, a);
+				continue;
+			case TENANT_GEN_CURRENT:
+			case TENANT_GEN_TRACKED:
+				break;
 			}
 			if (st == TENANT_LEG_DEAD) {
 				leg->state = TENANT_LEG_DEAD;
@@ -1161,9 +1278,15 @@ static int tenant_load_meta(struct tenant_c *tc)
 	}
 
 	mutex_lock(&tc->state_lock);
-	r = tenant_write_sb_locked(tc);
-	if (!r && tc->primary < 0)
+	/* Nothing is written when no leg can serve: the legs stay as found. */
+	tenant_update_roles(tc);
+	r = tc->primary < 0 ? 0 : tenant_write_sb_locked(tc);
+	if (!r && tc->primary < 0) {
+		if (a >= 0)
+			DMERR("%s/%s: no synchronous leg is in sync; the newest data is on leg %d",
+			      tc->tenant, tc->volume, a);
 		r = -EIO;
+	}
 	mutex_unlock(&tc->state_lock);
 	if (r)
 		goto out;
@@ -1180,7 +1303,8 @@ static int tenant_load_meta(struct tenant_c *tc)
 	}
 out:
 	kfree(sb);
-	kfree(best);
+	kvfree(sbs);
+	kfree(gens);
 	return r;
 }
 
@@ -1292,10 +1416,67 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 		tenant_clean_regions(tc, true);
 }
 
+/*
+ * A one-leg table over one leg of a mirrored volume (a failover: the
+ * remote copy assembled alone at the secondary site) keeps no bitmap, but
+ * the leg's superblock gets a new generation, so that when the other legs
+ * come back the assembly knows this copy is the newer one.  Done once, at
+ * the first resume; a leg without our superblock is left alone.
+ */
+static void tenant_single_leg_lineage(struct tenant_c *tc)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	struct tenant_sb *sb;
+	unsigned long failed;
+	unsigned int i;
+	u8 own;
+
+	sb = kmalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
+	if (!sb)
+		return;
+	if (!tc->io_client) {
+		tc->io_client = dm_io_client_create();
+		if (IS_ERR(tc->io_client)) {
+			tc->io_client = NULL;
+			goto out;
+		}
+	}
+	if (tenant_read_meta_block(tc, 0, 0, sb) || !tenant_sb_ok(tc, sb) ||
+	    le32_to_cpu(sb->nr_legs) == 1)
+		goto out;
+	own = sb->leg_index < DM_TENANT_MAX_LEGS ?
+	      sb->leg_state[sb->leg_index] : TENANT_LEG_DEAD;
+	bm->event = le64_to_cpu(sb->event);
+	bm->gen = le64_to_cpu(sb->gen);
+	for (i = 0; i < TENANT_GEN_HIST; i++)
+		bm->gen_hist[i] = le64_to_cpu(sb->gen_hist[i]);
+	bm->gen_partial = own != TENANT_LEG_ALIVE;
+	bm->gen_legs = ~0UL;
+	mutex_lock(&tc->state_lock);
+	tenant_gen_update(tc);
+	bm->event++;
+	tenant_sb_fill(tc, sb, 0, BIT(0));
+	tenant_meta_write(tc, BIT(0), 0, sb, 0, &failed);
+	mutex_unlock(&tc->state_lock);
+	if (failed)
+		DMWARN("%s/%s: cannot record the new generation on the leg",
+		       tc->tenant, tc->volume);
+	else
+		DMINFO("%s/%s: a leg of a mirrored volume assembled alone%s",
+		       tc->tenant, tc->volume,
+		       own == TENANT_LEG_ALIVE ? "" : " (it was not in sync)");
+out:
+	kfree(sb);
+}
+
 int tenant_mirror_preresume(struct tenant_c *tc)
 {
 	int r;
 
+	if (!tenant_mirrored(tc) && tc->bm.meta_sectors && !tc->bm_loaded) {
+		tenant_single_leg_lineage(tc);
+		tc->bm_loaded = true;
+	}
 	if (!tenant_mirrored(tc) || tc->bm_loaded)
 		return 0;
 	r = tenant_load_meta(tc);

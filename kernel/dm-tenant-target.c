@@ -310,7 +310,7 @@ static void tenant_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" %s %s %c",
 			       tenant_leg_class_name(tc->legs[i].cls),
 			       tc->legs[i].dev->name,
-			       READ_ONCE(tc->legs[i].state));
+			       tenant_leg_state_char(&tc->legs[i]));
 		DMEMIT(" %lld %lld %lld %lld %lld %lld",
 		       atomic64_read(&st->reads), atomic64_read(&st->writes),
 		       atomic64_read(&st->discards),
@@ -343,7 +343,7 @@ static void tenant_status(struct dm_target *ti, status_type_t type,
 		for (i = 0; i < tc->nr_legs; i++)
 			DMEMIT(",leg%u=%s:%c", i,
 			       tenant_leg_class_name(tc->legs[i].cls),
-			       READ_ONCE(tc->legs[i].state));
+			       tenant_leg_state_char(&tc->legs[i]));
 		DMEMIT(";");
 		break;
 	}
@@ -376,13 +376,43 @@ static int tenant_msg_key_set(struct tenant_c *tc, char *arg)
 	return r;
 }
 
+/*
+ * leg <i> recover [force]: a leg written apart from the others (state S)
+ * is overwritten only on "force", which discards its changes.
+ */
+static int tenant_msg_recover(struct tenant_c *tc, unsigned int i, bool force)
+{
+	struct tenant_leg *leg = &tc->legs[i];
+	int r;
+
+	if (READ_ONCE(leg->diverged) && !force) {
+		DMERR("%s/%s: leg %u diverged: 'recover force' discards its data",
+		      tc->tenant, tc->volume, i);
+		return -EPERM;
+	}
+	WRITE_ONCE(leg->diverged, false);
+	r = tenant_leg_async(tc, i) ? tenant_remote_recover(tc, i) :
+				      tenant_recover_leg(tc, i);
+	if (r && leg->state == TENANT_LEG_DEAD && leg->full_recover && force)
+		WRITE_ONCE(leg->diverged, true);
+	else if (!r && force)
+		DMWARN("%s/%s: leg %u: its own changes are being discarded (recover force)",
+		       tc->tenant, tc->volume, i);
+	return r;
+}
+
 static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
-			  const char *verb)
+			  const char *verb, const char *opt)
 {
 	unsigned int i, j, alive = 0;
 
 	if (kstrtouint(idx, 10, &i) || i >= tc->nr_legs)
 		return -EINVAL;
+	if (opt) {
+		if (strcasecmp(verb, "recover") || strcasecmp(opt, "force"))
+			return -EINVAL;
+		return tenant_msg_recover(tc, i, true);
+	}
 	if (!strcasecmp(verb, "fail")) {
 		/* The last leg that can be read from stays. */
 		for (j = 0; j < tc->nr_legs; j++)
@@ -397,8 +427,7 @@ static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
 		return tenant_fail_leg(tc, i, "failed by message");
 	}
 	if (!strcasecmp(verb, "recover"))
-		return tenant_leg_async(tc, i) ? tenant_remote_recover(tc, i) :
-						 tenant_recover_leg(tc, i);
+		return tenant_msg_recover(tc, i, false);
 	return -EINVAL;
 }
 
@@ -408,6 +437,7 @@ static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
  *   key wipe             forget the key; resume is refused until key set
  *   leg <i> fail         take leg i out of service (never the last one)
  *   leg <i> recover      put a failed leg back, copying what it missed
+ *   leg <i> recover force  ... also a leg written apart (split brain)
  *   resync               copy every region from the primary leg
  *   check                compare the legs, count mismatched regions
  *   repair               check, and copy the primary over mismatches
@@ -417,8 +447,10 @@ static int tenant_message(struct dm_target *ti, unsigned int argc,
 {
 	struct tenant_c *tc = ti->private;
 
-	if (argc == 3 && !strcasecmp(argv[0], "leg") && tenant_mirrored(tc))
-		return tenant_msg_leg(tc, argv[1], argv[2]);
+	if ((argc == 3 || argc == 4) && !strcasecmp(argv[0], "leg") &&
+	    tenant_mirrored(tc))
+		return tenant_msg_leg(tc, argv[1], argv[2],
+				      argc == 4 ? argv[3] : NULL);
 	if (argc == 1 && tenant_mirrored(tc)) {
 		if (!strcasecmp(argv[0], "resync"))
 			return tenant_start_sync(tc, TENANT_SYNC_RESYNC);

@@ -22,6 +22,7 @@
 #include <crypto/skcipher.h>
 
 #include "tenant-table.h"
+#include "tenant-gen.h"
 
 #define DM_MSG_PREFIX "tenant"
 
@@ -34,6 +35,8 @@ struct tenant_claim;
 #define TENANT_LEG_BEHIND	'a'	/* takes writes, catching up: not read */
 #define TENANT_LEG_DEAD		'D'	/* failed: neither read nor written */
 
+#define TENANT_LEG_DIVERGED	'S'	/* shown only: a dead leg written apart */
+
 struct tenant_leg {
 	struct dm_dev *dev;
 	sector_t start;			/* data start on the leg, 512B sectors */
@@ -42,9 +45,18 @@ struct tenant_leg {
 	char state;			/* TENANT_LEG_*; READ_ONCE in I/O path */
 	bool full_recover;		/* contents unknown: recover copies all */
 	bool sb_valid;			/* had our superblock at assembly */
+	bool diverged;			/* written apart: recover needs force */
 	atomic64_t read_errors;
 	atomic64_t write_errors;
 };
+
+static inline char tenant_leg_state_char(struct tenant_leg *leg)
+{
+	char state = READ_ONCE(leg->state);
+
+	return state == TENANT_LEG_DEAD && READ_ONCE(leg->diverged) ?
+	       TENANT_LEG_DIVERGED : state;
+}
 
 enum tenant_sync_action {
 	TENANT_SYNC_IDLE,
@@ -72,7 +84,13 @@ struct tenant_bitmap {
 	struct mutex lock;		/* serialises bitmap block writes */
 	wait_queue_head_t wait;		/* busy bits cleared, pending drained */
 	void *block_buf;		/* one bitmap block, for writing */
-	u64 event;			/* superblock generation */
+	u64 event;			/* superblock write counter */
+	/* Data generations (tenant-gen.h); under state_lock. */
+	u64 gen;
+	u64 gen_hist[TENANT_GEN_HIST];
+	u64 disk_gen[DM_TENANT_MAX_LEGS]; /* what each leg's superblock holds */
+	unsigned long gen_legs;		/* legs in sync as of @gen */
+	bool gen_partial;		/* next roll starts a new lineage */
 };
 
 /*

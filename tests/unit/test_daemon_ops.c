@@ -41,10 +41,21 @@ static const char conf[] =
 /* --- fakes ----------------------------------------------------------- */
 
 static struct {
-	int attach_rc, detach_rc, erase_rc;
+	int attach_rc, detach_rc, erase_rc, message_rc;
 	unsigned int attach_calls, detach_calls, erase_calls;
 	char attached_name[128];
+	char message[64];
 } fake;
+
+int __wrap_dmt_dev_message(struct dmt_ctx *ctx, const char *name,
+			   const char *msg, char *reply, size_t reply_size);
+int __wrap_dmt_dev_message(struct dmt_ctx *ctx, const char *name,
+			   const char *msg, char *reply, size_t reply_size)
+{
+	(void)ctx; (void)name; (void)reply; (void)reply_size;
+	snprintf(fake.message, sizeof(fake.message), "%s", msg);
+	return fake.message_rc;
+}
 
 int __wrap_dmt_volume_attach(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 			     const struct dmt_key *kek, const char *name,
@@ -484,6 +495,34 @@ static void test_attach_detach_recorded(void **state)
 	assert_false(is_attached(fx));
 }
 
+/*
+ * A diverged leg (the kernel answers EPERM) is a conflict with a hint;
+ * "force" sends "leg N recover force", and only leg.recover takes it.
+ */
+static void test_leg_recover_force(void **state)
+{
+	struct fx *fx = *state;
+
+	make_volume(fx);
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "ok");
+	fake.message_rc = -EPERM;
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("leg.recover",
+				",\"leg\":0"), NULL), "conflict");
+	assert_string_equal(fake.message, "leg 0 recover");
+	assert_string_equal(audit_tail(fx).r.result, "conflict");
+	fake.message_rc = 0;
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("leg.recover",
+				",\"leg\":0,\"force\":true"), NULL), "ok");
+	assert_string_equal(fake.message, "leg 0 recover force");
+	assert_string_equal(audit_tail(fx).r.action, "leg.recover");
+	fake.message[0] = 0;
+	assert_string_equal(req(fx, OPERATOR, VOL_REQ("leg.fail",
+				",\"leg\":0,\"force\":true"), NULL),
+			    "invalid-argument");
+	assert_string_equal(fake.message, "");
+}
+
 static void test_attach_failure_records_nothing(void **state)
 {
 	struct fx *fx = *state;
@@ -754,6 +793,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_tenant_create_audited),
+		T(test_leg_recover_force),
 		T(test_denied_changes_nothing),
 		T(test_audit_failure_undoes_the_change),
 		T(test_attach_detach_recorded),

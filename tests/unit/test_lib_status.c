@@ -61,6 +61,17 @@ static void test_status_replication(void **state)
 	assert_int_equal(dmt_status_leg_state(st, 1), DMT_LEG_STATE_DEAD);
 	assert_int_equal(dmt_status_leg_state(st, 2), DMT_LEG_STATE_SYNCING);
 	assert_string_equal(dmt_status_leg_dev(st, 2), "43:0");
+	dmt_status_free(st);
+
+	/* A leg written apart from the volume (split brain) shows S. */
+	assert_int_equal(dmt_status_parse(
+		"t v loaded 2 local 8:16 A remote 43:0 S 0 0 0 0 0 0 "
+		"8/8 idle 0/0 0 1 1 failed 0 0 no", &st), 0);
+	assert_int_equal(dmt_status_leg_state(st, 1), DMT_LEG_STATE_DIVERGED);
+	dmt_status_free(st);
+	assert_int_equal(dmt_status_parse(
+		"t.1 v-2 wiped 3 local 8:16 A zone 8:32 D remote 43:0 a "
+		"18446744073709551615 0 0 0 0 0 lag=12 4096 x\n", &st), 0);
 	assert_true(dmt_status_counter(st, DMT_COUNTER_READS) == UINT64_MAX);
 	assert_int_equal(dmt_status_nr_extra(st), 3);
 	assert_string_equal(dmt_status_extra(st, 0), "lag=12");

@@ -28,6 +28,7 @@ UNIT_LDLIBS := -lcmocka
 
 # Per-test extra sources.
 test_table_SRCS := kernel/tenant-table.c
+test_gen_SRCS := kernel/tenant-gen.c
 
 # libdmtenant (userspace/lib/lib.mk): every test_lib_*.c links the library
 # sources; test_lib_dm.c also wraps libdevmapper/keyutils calls.

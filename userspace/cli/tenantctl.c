@@ -596,7 +596,13 @@ static int v_leg(const struct tc_verb *v, int argc, char **argv)
 	json_object *a;
 	char verb[48], *end;
 	unsigned long idx;
+	bool force = false;
 
+	if (argc == 4 && !strcmp(argv[3], "--force") &&
+	    !strcmp(v->verb, "recover")) {
+		force = true;
+		argc--;
+	}
 	if (argc != 3)
 		return usage_err(v, "expected TENANT VOLUME LEG-INDEX");
 	errno = 0;
@@ -605,6 +611,8 @@ static int v_leg(const struct tc_verb *v, int argc, char **argv)
 		return usage_err(v, "LEG-INDEX must be 0..%d", TD_MAX_LEGS - 1);
 	a = tc_args_tv(argv[0], argv[1]);
 	json_object_object_add(a, "leg", json_object_new_int((int)idx));
+	if (force)
+		json_object_object_add(a, "force", json_object_new_boolean(1));
 	snprintf(verb, sizeof(verb), "leg.%s", v->verb);
 	return run(verb, a, print_msg, "done");
 }
@@ -837,8 +845,8 @@ const struct tc_verb tc_verbs[] = {
 	{ "leg", "fail", "TENANT VOLUME LEG-INDEX",
 	  "mark a leg failed (operator; needs replication in the kernel)",
 	  v_leg },
-	{ "leg", "recover", "TENANT VOLUME LEG-INDEX",
-	  "bring a failed leg back (operator; needs replication in the kernel)",
+	{ "leg", "recover", "TENANT VOLUME LEG-INDEX [--force]",
+	  "bring a failed leg back; --force also a diverged one, discarding its writes (operator)",
 	  v_leg },
 	{ "audit", "export", "[-o FILE] [--after SEQ]",
 	  "write the audit chain as JSON lines (operator)", v_audit_export },

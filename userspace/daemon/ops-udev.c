@@ -550,7 +550,8 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 		return op_from_errno(op, r, "kernel status");
 	if (!strcmp(kdev, devnum) && !was_absent)
 		return TD_OK;	/* the leg the table uses, never gone */
-	if (state != DMT_LEG_STATE_DEAD && v->nlegs > 1) {
+	if (state != DMT_LEG_STATE_DEAD && state != DMT_LEG_STATE_DIVERGED &&
+	    v->nlegs > 1) {
 		/* The table holds the device that vanished: stop using it. */
 		e = leg_message(op, v, idx, "fail");
 		if (e)
@@ -591,6 +592,11 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 			return op_from_errno(op, r, "kernel status");
 		if (state == DMT_LEG_STATE_DEAD)
 			todo[n++] = j;
+		else if (state == DMT_LEG_STATE_DIVERGED)
+			/* Written apart (split brain): only an operator may
+			 * overwrite it (tenantctl leg recover --force). */
+			td_log(LOG_WARNING, "%s/%s: leg %u diverged from the volume: not recovered automatically",
+			       v->tenant, v->id, j);
 	}
 	/*
 	 * Several legs: start their recovery while the device is suspended,
@@ -777,7 +783,8 @@ enum td_err op_leg_gone(struct op *op)
 	if (v->attached && !op->d->no_dm && v->nlegs > 1 &&
 	    !kernel_leg(op, v, p.idx, &state, kdev, sizeof(kdev)) &&
 	    !strcmp(kdev, p.devnum)) {
-		if (state != DMT_LEG_STATE_DEAD) {
+		if (state != DMT_LEG_STATE_DEAD &&
+		    state != DMT_LEG_STATE_DIVERGED) {
 			e = leg_message(op, v, p.idx, "fail");
 			if (e) {
 				op_hint(op, "it was the last leg in sync: I/O on %s fails until it returns",

@@ -1063,6 +1063,7 @@ static enum td_err op_leg(struct op *op)
 {
 	uint64_t idx = td_arg_uint(op->req, "leg", 0);
 	bool failing = op->req->verb == TD_V_LEG_FAIL;
+	bool force = !failing && td_arg_bool(op->req, "force");
 	struct td_volume v;
 	enum td_err e = op_load_volume(op, &v);
 	char msg[64];
@@ -1083,10 +1084,15 @@ static enum td_err op_leg(struct op *op)
 		return op_fail(op, TD_E_CONFLICT, "%s/%s is not attached",
 			    v.tenant, v.id);
 	}
-	/* the target's message is "leg <i> fail|recover" (dm-tenant.rst) */
+	/* the target's message is "leg <i> fail|recover [force]" (dm-tenant.rst) */
 	snprintf(msg, sizeof(msg), "leg %" PRIu64 " %s", idx,
-		 failing ? "fail" : "recover");
+		 failing ? "fail" : force ? "recover force" : "recover");
 	r = dmt_dev_message(op->d->dmt, v.dm_name, msg, NULL, 0);
+	if (r == -EPERM && !failing) {
+		op_hint(op, "the leg was written apart from the volume (split brain, state S): 'tenantctl leg recover --force' overwrites it and discards those writes; see Documentation/remote-legs.md");
+		return op_fail(op, TD_E_CONFLICT, "leg %" PRIu64 " of %s/%s diverged",
+			    idx, v.tenant, v.id);
+	}
 	if (r == -EINVAL || r == -EOPNOTSUPP) {
 		op_hint(op, failing ?
 		     "single-leg volumes have no leg states" :

@@ -89,6 +89,9 @@ static const struct td_arg_spec a_volume_attach[] = {
 	A_TENANT, A_VOLUME, { "vm", TD_ARG_VM, false }, A_END };
 static const struct td_arg_spec a_leg[] = {
 	A_TENANT, A_VOLUME, { "leg", TD_ARG_UINT, true }, A_END };
+static const struct td_arg_spec a_leg_recover[] = {
+	A_TENANT, A_VOLUME, { "leg", TD_ARG_UINT, true },
+	{ "force", TD_ARG_BOOL, false }, A_END };
 /* -- udev (issue 8) -- */
 static const struct td_arg_spec a_leg_report[] = {
 	{ "devices", TD_ARG_DEVICES, true }, A_END };
@@ -129,7 +132,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "volume.detach", TD_V_VOLUME_DETACH, true, a_volume },
 	{ "volume.delete", TD_V_VOLUME_DELETE, true, a_volume_delete },
 	{ "leg.fail", TD_V_LEG_FAIL, true, a_leg },
-	{ "leg.recover", TD_V_LEG_RECOVER, true, a_leg },
+	{ "leg.recover", TD_V_LEG_RECOVER, true, a_leg_recover },
 	{ "audit.export", TD_V_AUDIT_EXPORT, false, a_audit_export },
 	{ "audit.verify", TD_V_AUDIT_VERIFY, false, a_none },
 	/* -- access (issue 6) -- */

@@ -110,7 +110,7 @@ int dmt_status_parse(const char *line, struct dmt_status **out)
 		if (strlen(s) != 1)
 			goto fail;
 		switch (s[0]) {
-		case 'A': case 'D': case 'a':
+		case 'A': case 'D': case 'a': case 'S':
 			st->legs[i].state = (enum dmt_leg_state)s[0];
 			break;
 		default:

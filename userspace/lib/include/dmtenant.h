@@ -659,6 +659,7 @@ enum dmt_leg_state {
 	DMT_LEG_STATE_ALIVE = 'A',	/* alive and in sync */
 	DMT_LEG_STATE_DEAD = 'D',	/* failed (replication) */
 	DMT_LEG_STATE_SYNCING = 'a',	/* alive, not in sync (replication) */
+	DMT_LEG_STATE_DIVERGED = 'S',	/* failed, written apart (split brain) */
 };
 
 enum dmt_counter {
