@@ -21,6 +21,7 @@ TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 # -- udev (issue 8) --
 TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 # -- remote (issue 4) --
+TENANTD_OPS += $(TENANTD_DIR)/monitor.c
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
 TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
