@@ -118,9 +118,13 @@ swap rbk "0 $LEGSZ error"
 write 4 12
 wait_state 1 D 30
 info "remote leg failed: $(dmsetup status "$NAME")"
-ok 0 volume status acme rr
-case $TC_OUT in *"retry:      leg 1 failed"*) ;;
-*) fail "volume status does not show the retry state" ;; esac
+# the monitor notices it at its next scan (1 s)
+i=0
+until tc 0 volume status acme rr >/dev/null && case $TC_OUT in *"retry:      leg 1 failed"*) true ;; *) false ;; esac; do
+	i=$((i + 1))
+	[ $i -lt 10 ] || fail "volume status does not show the retry state"
+	sleep 0.5
+done
 write 2 16		# more to catch up on
 sleep 12
 n=$(retries 1)

@@ -325,7 +325,7 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 	dmt_status_free(st);
 }
 
-static void scan(struct td_daemon *d, int64_t now, unsigned int iv)
+void td_monitor_scan(struct td_daemon *d, int64_t now, unsigned int iv)
 {
 	struct vol_list vl;
 	size_t i, j;
@@ -372,7 +372,7 @@ int64_t td_monitor_tick(struct td_daemon *d)
 		next_scan = now + (int64_t)iv * 1000;	/* shorter after SIGHUP */
 	if (now < next_scan)
 		return next_scan - now;
-	scan(d, now, iv);
+	td_monitor_scan(d, now, iv);
 	next_scan = mono_ms() + (int64_t)iv * 1000;
 	return (int64_t)iv * 1000;
 }

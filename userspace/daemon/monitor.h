@@ -81,6 +81,13 @@ bool td_monitor_sync_idle(const char *const *extra, unsigned int n);
 unsigned int td_monitor_interval(const struct td_daemon *d);
 /* Poll loop: scan when due; ms until the next scan, -1 if off. */
 int64_t td_monitor_tick(struct td_daemon *d);
+/*
+ * One scan at @now_ms (monotonic) with @interval: read the status of every
+ * attached volume, act on its remote legs (td_monitor_tick's work; tests
+ * call it with their own clock).
+ */
+void td_monitor_scan(struct td_daemon *d, int64_t now_ms,
+		     unsigned int interval);
 /* leg.fail through tenantd: the leg stays failed until leg.recover. */
 void td_monitor_hold(const char *dm_name, unsigned int leg, bool hold);
 /*
