@@ -465,6 +465,36 @@ static void test_scan_held_and_detached(void **state)
 	assert_int_equal(nsent, 1);
 }
 
+/* Two failed remote legs: one recover per volume and scan. */
+static void test_scan_one_per_volume(void **state)
+{
+	struct fx *fx = *state;
+	int64_t t = 7000000;
+
+	(void)fx;
+	snprintf(fake_status, sizeof(fake_status), "%s",
+		 "acme rr loaded 3 local 1:0 A remote 2:0 D remote 3:0 D "
+		 "10 20 0 0 1 0 8/8 idle 0/0 0 2 1 failed 0 0 no "
+		 "2 failed 0 0 no");
+	td_monitor_scan(&fx->d, t, 1);
+	assert_int_equal(nsent, 0);
+	td_monitor_scan(&fx->d, t + 1000, 1);
+	assert_int_equal(nsent, 1);
+	assert_string_equal(sent[0], "leg 1 recover");
+	td_monitor_scan(&fx->d, t + 2000, 1);
+	assert_int_equal(nsent, 2);
+	assert_string_equal(sent[1], "leg 2 recover");
+	td_monitor_scan(&fx->d, t + 3000, 1);	/* leg 1's second */
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[2], "leg 1 recover");
+	td_monitor_scan(&fx->d, t + 4000, 1);	/* leg 2's second */
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[3], "leg 2 recover");
+	td_monitor_scan(&fx->d, t + 5000, 1);
+	td_monitor_scan(&fx->d, t + 6000, 1);
+	assert_int_equal(nsent, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +505,8 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_held_and_detached,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scan_one_per_volume,
 						setup, teardown),
 	};
 

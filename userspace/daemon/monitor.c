@@ -275,6 +275,7 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 	struct td_mon_obs o;
 	const char *extra[2];
 	unsigned int i, n;
+	bool sent = false;
 	int r = dmt_dev_status(d->dmt, v->dm_name, &st);
 
 	if (r) {
@@ -299,6 +300,13 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 	for (i = 0; i < dmt_status_nr_legs(st); i++) {
 		struct td_mon_leg *l;
 
+		/*
+		 * One recover per volume and scan: a synchronous leg's
+		 * recover starts a resync, and the next one must wait for
+		 * it (the status says so at the next scan).
+		 */
+		if (sent)
+			o.idle = false;
 		o.cls = dmt_status_leg_class(st, i);
 		o.state = (char)dmt_status_leg_state(st, i);
 		l = leg_find(v->dm_name, i, o.cls == DMT_LEG_REMOTE);
@@ -317,6 +325,7 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 			break;
 		case TD_MON_RETRY:
 			retry(d, v, l, now, iv);
+			sent = true;
 			break;
 		default:
 			break;
