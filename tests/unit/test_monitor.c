@@ -417,6 +417,12 @@ static void test_scan(void **state)
 	td_monitor_scan(&fx->d, t + 30000, 1);
 	assert_int_equal(nsent, 3);
 	fake_status_err = 0;
+	j = td_monitor_json("tenant+acme+rr");
+	assert_non_null(j);			/* schedule kept */
+	e = json_object_array_get_idx(j, 0);
+	assert_true(json_object_object_get_ex(e, "attempts", &f));
+	assert_int_equal(json_object_get_int(f), 3);
+	json_object_put(j);
 
 	/* catching up, then in sync: the state goes */
 	set_status("AaD", "idle", "loaded");
@@ -451,6 +457,15 @@ static void test_scan_held_and_detached(void **state)
 	assert_true(json_object_object_get_ex(e, "held", &f));
 	assert_true(json_object_get_boolean(f));
 	json_object_put(j);
+
+	/* detached and attached again: still held */
+	assert_int_equal(td_attach_close(fx->d.st, "acme", "rr", "detach"), 0);
+	td_monitor_scan(&fx->d, t + 21000, 1);
+	assert_int_equal(td_attach_add(fx->d.st, "acme", "rr", "",
+				       "tenant+acme+rr", "/dev/dm-9", 0), 0);
+	td_monitor_scan(&fx->d, t + 22000, 1);
+	td_monitor_scan(&fx->d, t + 23000, 1);
+	assert_int_equal(nsent, 0);
 
 	/* leg.recover through tenantd: released (it fails again later) */
 	td_monitor_hold("tenant+acme+rr", 1, false);

@@ -141,6 +141,7 @@ case $TC_OUT in *"retry:      leg 1 failed "*" retries, next in "*) ;;
 [ "$(states)" = ADA ] || [ "$(states)" = AaA ] || fail "legs $(states) while the remote fails"
 
 t0=$SECONDS
+kmsg_mark "heal rbk"
 swap rbk "0 $LEGSZ linear /dev/ram1 0"
 info "remote device healed; no operator action from here"
 seen_a=0
@@ -155,7 +156,11 @@ while :; do
 done
 info "leg 1 streaming again $((SECONDS - t0)) s after the heal (caught up seen: $seen_a)"
 [ "$(remote_field "$NAME" 1 consistent)" = yes ] || fail "not consistent after catch-up"
-dmesg | grep -q "acme/rr: remote leg 1 caught up" || fail "catch-up not in the kernel log"
+# the way back is the kernel's catch-up (a, then A), never a leg marked in sync
+dmesg | sed -n '/dmt-mark: heal rbk/,$p' | grep -q "acme/rr: remote leg 1 catching up" ||
+	fail "no catch-up started after the heal (kernel log)"
+dmesg | sed -n '/dmt-mark: heal rbk/,$p' | grep -q "acme/rr: remote leg 1 caught up" ||
+	fail "catch-up not in the kernel log"
 sleep 2
 grep -q "acme/rr: remote leg 1 in sync again" "$LOG" || fail "tenantd did not log the leg back"
 ok 0 volume status acme rr

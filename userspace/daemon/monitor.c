@@ -281,6 +281,9 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 	if (r) {
 		td_log(LOG_DEBUG, "monitor: %s: status: %s", v->dm_name,
 		       strerror(-r));
+		for (i = 0; i < ntab; i++)	/* keep its schedule */
+			if (!strcmp(tab[i].dm_name, v->dm_name))
+				tab[i].seen = true;
 		return;
 	}
 	if (strcmp(dmt_status_tenant(st) ? dmt_status_tenant(st) : "",
@@ -353,9 +356,12 @@ void td_monitor_scan(struct td_daemon *d, int64_t now, unsigned int iv)
 		    vl.v[i].nlegs > 1)
 			scan_volume(d, &vl.v[i], now, iv);
 	free(vl.v);
-	/* Volumes detached (or legs gone) since: forget them. */
+	/*
+	 * Volumes detached (or legs gone) since: forget them, except a hold
+	 * (the leg is still failed when the volume is attached again).
+	 */
 	for (i = j = 0; i < ntab; i++)
-		if (tab[i].seen)
+		if (tab[i].seen || tab[i].held)
 			tab[j++] = tab[i];
 	ntab = j;
 }
