@@ -344,6 +344,22 @@ static int print_status(json_object *res, void *arg)
 		       tc_iget(k, "write_errors"), tc_iget(k, "crypt_errors"),
 		       states);
 	}
+	/* remote (issue 4): failed remote legs tenantd retries */
+	if (json_object_object_get_ex(res, "retry", &a))
+		for (i = 0; i < json_object_array_length(a); i++) {
+			json_object *r = json_object_array_get_idx(a, i), *h;
+
+			json_object_object_get_ex(r, "held", &h);
+			if (json_object_get_boolean(h))
+				printf("retry:      leg %" PRId64 " failed through tenantd: not retried until 'leg recover'\n",
+				       tc_iget(r, "leg"));
+			else
+				printf("retry:      leg %" PRId64 " failed %" PRId64 " s ago, %" PRId64 " retries, next in %" PRId64 " s%s%s\n",
+				       tc_iget(r, "leg"), tc_iget(r, "failed_for_s"),
+				       tc_iget(r, "attempts"), tc_iget(r, "next_retry_s"),
+				       json_object_object_get_ex(r, "last_error", &h) ? ", last: " : "",
+				       json_object_object_get_ex(r, "last_error", &h) ? json_object_get_string(h) : "");
+		}
 	return EXIT_OK;
 }
 

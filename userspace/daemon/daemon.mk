@@ -21,6 +21,7 @@ TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 # -- udev (issue 8) --
 TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 # -- remote (issue 4) --
+TENANTD_OPS += $(TENANTD_DIR)/monitor.c
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
 TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
@@ -60,6 +61,11 @@ test_daemon_access_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # the access.* handlers in-process with --no-dm (real store, real library)
 test_daemon_access_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_daemon_access_ops_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto
+# -- remote (issue 4) -- the leg monitor: schedule, decision, scans with
+# the kernel's status and messages faked
+test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+	-Wl$(comma)--wrap=dmt_dev_status -Wl$(comma)--wrap=dmt_dev_message
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the

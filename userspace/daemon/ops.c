@@ -20,6 +20,7 @@
 #include <dmtenant.h>
 
 #include "log.h"
+#include "monitor.h"	/* remote (issue 4) */
 #include "ops-internal.h"
 
 
@@ -845,6 +846,10 @@ static enum td_err op_volume_status(struct op *op)
 	}
 	json_object_object_add(op->result, "kernel", k);
 	dmt_status_free(st);
+	/* remote (issue 4): failed remote legs tenantd retries */
+	k = td_monitor_json(v.dm_name);
+	if (k)
+		json_object_object_add(op->result, "retry", k);
 	return TD_OK;
 }
 
@@ -1102,6 +1107,9 @@ static enum td_err op_leg(struct op *op)
 	}
 	if (r)
 		return op_from_errno(op, r, msg);
+	/* remote (issue 4): a leg failed by hand is not retried */
+	if (!strcmp(v.legs[idx].cls, "remote"))
+		td_monitor_hold(v.dm_name, (unsigned int)idx, failing);
 	snprintf(op->detail, sizeof(op->detail), "%s", msg);
 	op->result = json_object_new_object();
 	return TD_OK;

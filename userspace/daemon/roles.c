@@ -305,7 +305,10 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		    !strcmp(word, "socket-mode") ||
 		    !strcmp(word, "timeout-ms") ||
 		    !strcmp(word, "access-pending-ttl") ||
-		    !strcmp(word, "access-max-duration")) {
+		    !strcmp(word, "access-max-duration") ||
+		    /* -- remote (issue 4) -- */
+		    !strcmp(word, "monitor-interval") ||
+		    !strcmp(word, "monitor_interval")) {
 			char *val = strtok_r(NULL, " \t\r", &save);
 
 			if (!val || strtok_r(NULL, " \t\r", &save))
@@ -326,6 +329,12 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 						word);
 				*(word[7] == 'p' ? &cfg->access_pending_ttl :
 				  &cfg->access_max_duration) = v;
+			/* -- remote (issue 4) -- */
+			} else if (!strncmp(word, "monitor", 7)) {
+				if (!parse_uint(val, 3600, 10, &v))
+					CFG_ERR("monitor-interval must be 0..3600 seconds (0: off)");
+				cfg->monitor_interval = v;
+				cfg->monitor_interval_set = true;
 			} else {
 				if (val[0] != '/')
 					CFG_ERR("'%s' needs an absolute path", word);

@@ -40,6 +40,9 @@ struct td_config {
 	/* -- access (issue 6) -- seconds, 0: not set (defaults in access.h) */
 	unsigned int access_pending_ttl;
 	unsigned int access_max_duration;
+	/* -- remote (issue 4) -- leg monitor, seconds (0: off) */
+	bool monitor_interval_set;
+	unsigned int monitor_interval;
 };
 
 const char *td_role_name(enum td_role r);

@@ -24,6 +24,7 @@
 #include <dmtenant.h>
 
 #include "log.h"
+#include "monitor.h"	/* remote (issue 4) */
 #include "ops.h"
 
 #define MAX_CONNS	64
@@ -494,6 +495,10 @@ int main(int argc, char **argv)
 		due = td_access_tick(&d);
 		if (due >= 0 && now + due < next)
 			next = now + due;
+		/* -- remote (issue 4) -- failed remote legs retried here */
+		due = td_monitor_tick(&d);
+		if (due >= 0 && now + due < next)
+			next = now + due;
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = lfd,
@@ -594,6 +599,7 @@ int main(int argc, char **argv)
 			conn_close(&conns[0]);
 	}
 	td_wipe_stop(&d);
+	td_monitor_stop();	/* remote (issue 4) */
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
 	td_log(LOG_INFO, "stopped");
 	rc = 0;
