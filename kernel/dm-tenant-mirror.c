@@ -824,6 +824,25 @@ static void tenant_resync_finished(struct tenant_c *tc)
 	mutex_unlock(&tc->state_lock);
 }
 
+/*
+ * A region copied to @dests is in sync unless a leg was recovered while
+ * the copy ran ("leg <i> recover" adds its regions to @resync and makes it
+ * a destination under state_lock): then the region is copied again, to
+ * the newcomer too, instead of being marked done behind its back.
+ */
+static bool tenant_resync_region_done(struct tenant_c *tc, unsigned long r,
+				      unsigned long dests)
+{
+	bool done;
+
+	mutex_lock(&tc->state_lock);
+	done = !(tenant_sync_dests(tc) & ~dests);
+	if (done)
+		clear_bit(r, tc->bm.resync);
+	mutex_unlock(&tc->state_lock);
+	return done;
+}
+
 static void tenant_sync_work(struct work_struct *work)
 {
 	struct tenant_c *tc = container_of(work, struct tenant_c, sync_work);
@@ -831,7 +850,7 @@ static void tenant_sync_work(struct work_struct *work)
 	void *a = NULL, *b = NULL;
 	size_t bytes = (1UL << bm->region_shift) << SECTOR_SHIFT;
 	enum tenant_sync_action action = READ_ONCE(tc->action);
-	unsigned long r;
+	unsigned long r, dests;
 	int ret;
 
 	if (action == TENANT_SYNC_CHECK || action == TENANT_SYNC_REPAIR) {
@@ -867,8 +886,9 @@ static void tenant_sync_work(struct work_struct *work)
 			   !(tc->rm.async &&
 			     atomic_read(&tc->rm.rpending[r])));
 
+		dests = tenant_sync_dests(tc);
 		if (action == TENANT_SYNC_RESYNC)
-			ret = tenant_copy_region(tc, r, tenant_sync_dests(tc));
+			ret = tenant_copy_region(tc, r, dests);
 		else
 			ret = tenant_check_region(tc, r, a, b,
 						  action == TENANT_SYNC_REPAIR);
@@ -879,8 +899,9 @@ static void tenant_sync_work(struct work_struct *work)
 		wake_up_all(&bm->wait);
 		if (ret == -EAGAIN)
 			continue;	/* new primary: same region again */
-		if (action == TENANT_SYNC_RESYNC)
-			clear_bit(r, bm->resync);
+		if (action == TENANT_SYNC_RESYNC &&
+		    !tenant_resync_region_done(tc, r, dests))
+			continue;	/* a leg joined during the copy */
 		tc->sync_done++;
 		cond_resched();
 	}
