@@ -58,6 +58,7 @@ struct tenant_rentry {
 	unsigned int size;
 	unsigned int nr_pages;
 	u8 barrier;
+	bool discard;			/* no pages: a discard of first..last */
 	atomic_t legs_pending;
 	unsigned long failed;		/* legs that failed it */
 	u8 leg_idx[DM_TENANT_MAX_LEGS];
@@ -134,6 +135,7 @@ static struct tenant_rentry *tenant_rentry_alloc(struct tenant_c *tc,
 	e->size = size;
 	e->stamp = jiffies;
 	e->failed = 0;
+	e->discard = false;
 	INIT_LIST_HEAD(&e->queue);
 	return e;
 }
@@ -249,6 +251,57 @@ void tenant_remote_write(struct tenant_c *tc, struct tenant_io *io,
 		queue_work(tc->wq, &rm->pump_work);
 }
 
+/*
+ * A discard reached the volume (allow_discards): it joins the stream like
+ * a write, ordered against overlapping writes and flushes, so the remote
+ * drops what the primary dropped.  A remote leg that is behind misses it
+ * (catch-up copies only what was written), as does one whose device does
+ * not discard; no memory means the same.  Holds no data: 0 bytes.
+ */
+void tenant_remote_discard(struct tenant_c *tc, sector_t offset, sector_t len)
+{
+	struct tenant_remote *rm = &tc->rm;
+	unsigned long live = tenant_remote_live(tc), flags;
+	struct tenant_rentry *e;
+	bool queued = false;
+
+	if (!live || !len)
+		return;
+	e = kmalloc(sizeof(*e), GFP_NOWAIT | __GFP_NOWARN);
+	if (!e)
+		return;
+	e->tc = tc;
+	e->first = offset;
+	e->last = offset + len - 1;
+	e->region = offset >> tc->bm.region_shift;
+	e->size = 0;
+	e->nr_pages = 0;
+	e->stamp = jiffies;
+	e->failed = 0;
+	e->discard = true;
+	INIT_LIST_HEAD(&e->queue);
+
+	spin_lock_irqsave(&rm->lock, flags);
+	if (live & ~rm->behind) {
+		e->barrier = rm->next_barrier;
+		rm->next_barrier = TENANT_RB_NONE;
+		if (tenant_rtree_iter_first(&rm->tree, e->first, e->last) &&
+		    e->barrier < TENANT_RB_ORDER)
+			e->barrier = TENANT_RB_ORDER;
+		atomic_inc(&rm->rpending[e->region]);
+		list_add_tail(&e->queue, &rm->queue);
+		list_add_tail(&e->age, &rm->pending);
+		tenant_rtree_insert(e, &rm->tree);
+		queued = true;
+	}
+	spin_unlock_irqrestore(&rm->lock, flags);
+
+	if (queued)
+		queue_work(tc->wq, &rm->pump_work);
+	else
+		kfree(e);
+}
+
 /* A flush reached the volume: everything queued so far is one epoch. */
 void tenant_remote_flush(struct tenant_c *tc)
 {
@@ -304,7 +357,9 @@ static void tenant_rentry_endio(struct bio *bio)
 	struct tenant_rentry *e = container_of(idx - leg, struct tenant_rentry,
 					       leg_idx[0]);
 
-	if (unlikely(bio->bi_status)) {
+	/* A device that does not discard keeps the old ciphertext. */
+	if (unlikely(bio->bi_status) &&
+	    !(e->discard && bio->bi_status == BLK_STS_NOTSUPP)) {
 		atomic64_inc(&e->tc->legs[leg].write_errors);
 		set_bit(leg, &e->failed);
 	}
@@ -352,8 +407,14 @@ static void tenant_remote_issue(struct tenant_c *tc, struct tenant_rentry *e)
 		unsigned int left = e->size, len;
 		struct bio *bio;
 
+		if (e->discard && !bdev_max_discard_sectors(leg->dev->bdev))
+			continue;
 		bio = bio_alloc_bioset(leg->dev->bdev, e->nr_pages,
-				       REQ_OP_WRITE, GFP_NOIO, &tc->rm.bs);
+				       e->discard ? REQ_OP_DISCARD : REQ_OP_WRITE,
+				       GFP_NOIO, &tc->rm.bs);
+		if (e->discard)
+			bio->bi_iter.bi_size = (e->last - e->first + 1) <<
+					       SECTOR_SHIFT;
 		for (p = 0; p < e->nr_pages; p++, left -= len) {
 			len = min_t(unsigned int, left, PAGE_SIZE);
 			__bio_add_page(bio, e->pages[p], len, 0);

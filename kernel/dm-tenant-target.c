@@ -192,12 +192,19 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 						       ti->per_io_data_size);
 
 		/*
-		 * An asynchronous leg gets no discards, and flushes in stream
-		 * order: a flush ends an epoch of the remote stream.
+		 * Asynchronous legs get flushes and discards in stream order
+		 * (one stream entry for all of them): a flush ends an epoch
+		 * of the remote stream.
 		 */
 		if (tenant_leg_async(tc, i)) {
-			if (bio->bi_opf & REQ_PREFLUSH && i == tc->rm.flush_leg)
+			sector_t off;
+
+			if (i == tc->rm.flush_leg && bio->bi_opf & REQ_PREFLUSH) {
 				tenant_remote_flush(tc);
+			} else if (i == tc->rm.flush_leg) {
+				off = dm_target_offset(ti, bio->bi_iter.bi_sector);
+				tenant_remote_discard(tc, off, bio_sectors(bio));
+			}
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}

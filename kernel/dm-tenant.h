@@ -299,6 +299,7 @@ void tenant_remote_exit(struct tenant_c *tc);
 void tenant_remote_write(struct tenant_c *tc, struct tenant_io *io,
 			 sector_t offset);
 void tenant_remote_flush(struct tenant_c *tc);
+void tenant_remote_discard(struct tenant_c *tc, sector_t offset, sector_t len);
 bool tenant_remote_holds(struct tenant_c *tc, unsigned long region);
 int tenant_remote_recover(struct tenant_c *tc, unsigned int i);
 void tenant_remote_assemble(struct tenant_c *tc);
