@@ -602,7 +602,7 @@ static enum td_err seen_attached(struct op *op, const struct td_volume *v,
 	 * Several legs: start their recovery while the device is suspended,
 	 * so that one resync pass copies to all of them (a leg recovered
 	 * during a copy is safe either way: the kernel copies that region
-	 * again, tests/vm/44-mirror-recover-race.sh).
+	 * again, tests/vm/45-mirror-recover-race.sh).
 	 */
 	suspended = n > 1 && !dmt_dev_suspend(op->d->dmt, v->dm_name, 0);
 	for (j = 0, e = TD_OK; j < n && !e; j++)
