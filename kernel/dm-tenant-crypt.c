@@ -12,8 +12,9 @@
  *          submit from there; async cipher drivers are waited for there, so
  *          nothing is handed to another thread.
  *   read:  remap dm's clone to the leg and decrypt in place in the bio's
- *          completion context; only a completion in hard-IRQ context (where
- *          the crypto API cannot run) goes through our workqueue.
+ *          completion context; a completion in hard-IRQ context (where
+ *          the crypto API cannot run) goes through our workqueue, and
+ *          reads over read_inline_max through the unbound one.
  */
 
 #include <linux/key.h>
@@ -36,6 +37,17 @@ static unsigned int write_inline_max = 64 << 10;
 module_param(write_inline_max, uint, 0644);
 MODULE_PARM_DESC(write_inline_max,
 		 "largest write (bytes) encrypted inline; larger ones go to a workqueue (0: all inline)");
+
+/*
+ * The same for reads: up to this size they are decrypted in the
+ * completion context; larger ones on the unbound workqueue, so that the
+ * reads of a deep queue are decrypted on several CPUs (dm-crypt's
+ * kcryptd does the same for every read).  0: every read inline.
+ */
+static unsigned int read_inline_max = 64 << 10;
+module_param(read_inline_max, uint, 0644);
+MODULE_PARM_DESC(read_inline_max,
+		 "largest read (bytes) decrypted inline; larger ones go to a workqueue (0: all inline)");
 
 static inline struct tenant_req *tenant_embedded_req(struct tenant_io *io)
 {
@@ -408,6 +420,12 @@ static void tenant_read_endio(struct bio *bio)
 	if (unlikely(in_hardirq() || irqs_disabled())) {
 		INIT_WORK(&io->work, tenant_read_work);
 		queue_work(tc->wq, &io->work);
+		return;
+	}
+	if (io->orig_iter.bi_size > READ_ONCE(read_inline_max) &&
+	    READ_ONCE(read_inline_max)) {
+		INIT_WORK(&io->work, tenant_read_work);
+		queue_work(tc->write_wq, &io->work);
 		return;
 	}
 	/* Completion context may hold locks: never sleep here. */

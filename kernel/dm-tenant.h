@@ -194,7 +194,7 @@ struct tenant_c {
 	mempool_t req_pool;
 	struct mutex bounce_lock;	/* taken only when memory is short */
 	struct workqueue_struct *wq;
-	/* Large writes are encrypted here, spread over the CPUs. */
+	/* Large writes and reads are en/decrypted here, spread over CPUs. */
 	struct workqueue_struct *write_wq;
 
 	struct tenant_stats stats;
