@@ -1,6 +1,7 @@
 #!/bin/bash
 # fio with crc32c verification (and a verify backlog) and ext4 with fsck on
 # the tenant device, with 512 and 4096-byte cipher sectors.
+# vm-long: yes
 # vm-timeout: 600
 . "$DMT_LIB"
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
