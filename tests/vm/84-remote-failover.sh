@@ -72,6 +72,14 @@ check dmsetup remove geo
 assert_legs_identical $META $LEN $P $R
 
 # ---- B: failover ------------------------------------------------------------
+info "B0: a read-only look at R alone records nothing"
+kmsg_mark readonly
+check dmsetup create --readonly geo --table "$(one_leg $R)"
+has geo /tmp/patA 0
+check dmsetup remove geo
+! dmesg | sed -n '/dmt-mark: readonly/,$p' | grep -q "assembled alone" ||
+	fail "a read-only table started a new generation"
+[ "$(sum $R)" = "$(sum $P)" ] || fail "the read-only table changed R"
 info "B: failover: R alone takes pattern B"
 kmsg_mark failover
 check dmsetup create geo --table "$(one_leg $R)"
