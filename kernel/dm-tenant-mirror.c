@@ -323,13 +323,15 @@ static int tenant_write_bitmap(struct tenant_c *tc)
 
 /*
  * Queue the bit of @region for the next tenant_commit_bits().  A
- * sequential writer (the region before is dirty) also gets the regions of
- * the next seq_lookahead_kb, so it does not stop for a bitmap write at
- * every region: they are marked recent, so a cleaner pass leaves them to
- * the writer, and cleared as usual once they are idle.  After a crash at
- * most that many more regions are resynced.  bm->lock held.
+ * sequential writer (@head: the write starts at the region's first sector,
+ * and the region before is dirty) also gets the regions of the next
+ * seq_lookahead_kb, so it does not stop for a bitmap write at every
+ * region: they are marked recent, so a cleaner pass leaves them to the
+ * writer, and cleared as usual once they are idle.  After a crash at most
+ * that many more regions are resynced.  bm->lock held.
  */
-static void tenant_want_region(struct tenant_c *tc, unsigned long region)
+static void tenant_want_region(struct tenant_c *tc, unsigned long region,
+			       bool head)
 {
 	struct tenant_bitmap *bm = &tc->bm;
 	unsigned long r, last;
@@ -337,8 +339,8 @@ static void tenant_want_region(struct tenant_c *tc, unsigned long region)
 	if (test_bit(region, bm->bits))
 		return;
 	__set_bit(region, bm->want);
-	if (!region || (!test_bit(region - 1, bm->bits) &&
-			!test_bit(region - 1, bm->want)))
+	if (!head || !region || (!test_bit(region - 1, bm->bits) &&
+				 !test_bit(region - 1, bm->want)))
 		return;
 	last = ((unsigned long)READ_ONCE(seq_lookahead_kb) << 1) >>
 	       bm->region_shift;
@@ -433,7 +435,7 @@ again:
 	}
 
 	mutex_lock(&bm->lock);
-	tenant_want_region(tc, region);
+	tenant_want_region(tc, region, false);
 	r = tenant_commit_bits(tc);
 	mutex_unlock(&bm->lock);
 	if (r)
@@ -518,7 +520,7 @@ static void tenant_write_work(struct work_struct *work)
 	struct bio_list list, ready, waiting;
 	struct tenant_io *io;
 	struct bio *bio;
-	bool commit = false;
+	bool commit = false, head;
 	int r;
 
 	spin_lock_irq(&tc->fail_lock);
@@ -545,7 +547,10 @@ static void tenant_write_work(struct work_struct *work)
 		mutex_lock(&bm->lock);
 		bio_list_for_each(bio, &ready) {
 			io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
-			tenant_want_region(tc, io->region);
+			/* max_io_len: a sequential writer enters at the head. */
+			head = !(dm_target_offset(tc->ti, bio->bi_iter.bi_sector) &
+				 ((1UL << bm->region_shift) - 1));
+			tenant_want_region(tc, io->region, head);
 		}
 		r = tenant_commit_bits(tc);
 		mutex_unlock(&bm->lock);
