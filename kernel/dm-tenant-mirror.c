@@ -17,6 +17,10 @@
  * missed.  The clean/write race is closed without a lock: the writer
  * counts itself in, then tests the bit; the cleaner clears the bit, then
  * tests the counter, and puts the bit back if the region is in use.
+ * The worker commits the bits of all the writes waiting for it together,
+ * each bitmap block written once (group commit), and a sequential writer
+ * gets the next seq_lookahead_kb of regions marked with its own; bits are
+ * set in memory only once on disk, all under bm->lock.
  *
  * Resync, check and repair run one region at a time in a worker, with
  * dm-kcopyd (throttled by the resync_throttle module parameter) copying
