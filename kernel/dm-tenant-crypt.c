@@ -669,9 +669,21 @@ static void tenant_write_work(struct work_struct *work)
 	tenant_write_continue(io->tc, io);
 }
 
-int tenant_map_write(struct tenant_c *tc, struct bio *bio)
+/* Encrypt and submit here, or on the write workqueue if the write is large. */
+void tenant_write_dispatch(struct tenant_c *tc, struct tenant_io *io)
 {
 	unsigned int inline_max = READ_ONCE(write_inline_max);
+
+	if (inline_max && io->bio->bi_iter.bi_size > inline_max) {
+		INIT_WORK(&io->work, tenant_write_work);
+		queue_work(tc->write_wq, &io->work);
+		return;
+	}
+	tenant_write_continue(tc, io);
+}
+
+int tenant_map_write(struct tenant_c *tc, struct bio *bio)
+{
 	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
 
 	/* Bounce bios are built from single pages: at most BIO_MAX_VECS. */
@@ -689,11 +701,6 @@ int tenant_map_write(struct tenant_c *tc, struct bio *bio)
 			return DM_MAPIO_SUBMITTED;
 		}
 	}
-	if (inline_max && bio->bi_iter.bi_size > inline_max) {
-		INIT_WORK(&io->work, tenant_write_work);
-		queue_work(tc->write_wq, &io->work);
-		return DM_MAPIO_SUBMITTED;
-	}
-	tenant_write_continue(tc, io);
+	tenant_write_dispatch(tc, io);
 	return DM_MAPIO_SUBMITTED;
 }

@@ -17,6 +17,10 @@
  * missed.  The clean/write race is closed without a lock: the writer
  * counts itself in, then tests the bit; the cleaner clears the bit, then
  * tests the counter, and puts the bit back if the region is in use.
+ * The worker commits the bits of all the writes waiting for it together,
+ * each bitmap block written once (group commit), and a sequential writer
+ * gets the next seq_lookahead_kb of regions marked with its own; bits are
+ * set in memory only once on disk, all under bm->lock.
  *
  * Resync, check and repair run one region at a time in a worker, with
  * dm-kcopyd (throttled by the resync_throttle module parameter) copying
@@ -33,6 +37,11 @@
 
 DECLARE_DM_KCOPYD_THROTTLE_WITH_MODULE_PARM(resync_throttle,
 					    "Percentage of time resync may use the disks");
+
+static unsigned int seq_lookahead_kb = 8192;
+module_param(seq_lookahead_kb, uint, 0644);
+MODULE_PARM_DESC(seq_lookahead_kb,
+		 "KiB past a sequential writer whose regions are marked dirty with its own (0: off)");
 
 #define TENANT_SB_MAGIC		"DMTNTSB1"
 #define TENANT_SB_VERSION	1
@@ -324,28 +333,28 @@ static void tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
 }
 
 /*
- * Write bitmap block @block as it is in memory, with region @set (if not
- * ULONG_MAX) also set in the image: its bit is set in memory only once it
- * is on every leg, so no writer takes the fast path before.  @preflush:
- * the write clears bits, so everything the legs completed must be durable
- * first (a region is clean only when its last writes are on stable media).
- * bm->lock held.
+ * Write bitmap block @block as it is in memory, with the regions queued
+ * in bm->want (tenant_want_region) also set in the image: their bits are
+ * set in memory only once they are on every leg, so no writer takes the
+ * fast path before.  @preflush: the write clears bits, so everything the
+ * legs completed must be durable first (a region is clean only when its
+ * last writes are on stable media).  bm->lock held.
  */
 static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
-				     unsigned long set, bool preflush)
+				     bool preflush)
 {
 	struct tenant_bitmap *bm = &tc->bm;
 	size_t bytes = BITS_TO_LONGS(bm->nr_regions) * sizeof(long);
 	size_t off = block * TENANT_BLOCK_SIZE;
+	size_t n = min_t(size_t, TENANT_BLOCK_SIZE, bytes - off);
 	unsigned long failed, mask;
 
 	if (!bm->persistent)
 		return 0;
 	memset(bm->block_buf, 0, TENANT_BLOCK_SIZE);
-	memcpy(bm->block_buf, (u8 *)bm->bits + off,
-	       min_t(size_t, TENANT_BLOCK_SIZE, bytes - off));
-	if (set != ULONG_MAX)
-		__set_bit(set % TENANT_BITS_PER_BLOCK, bm->block_buf);
+	memcpy(bm->block_buf, (u8 *)bm->bits + off, n);
+	bitmap_or(bm->block_buf, bm->block_buf,
+		  (unsigned long *)((u8 *)bm->want + off), n * BITS_PER_BYTE);
 	for (;;) {
 		mask = tenant_meta_mask(tc, false);
 		if (!mask)
@@ -366,8 +375,93 @@ static int tenant_write_bitmap(struct tenant_c *tc)
 	int r = 0;
 
 	for (blk = 0; blk < tenant_nr_blocks(&tc->bm) && !r; blk++)
-		r = tenant_write_bitmap_block(tc, blk, ULONG_MAX, false);
+		r = tenant_write_bitmap_block(tc, blk, false);
 	return r;
+}
+
+/*
+ * Queue the bit of @region for the next tenant_commit_bits().  A
+ * sequential writer (@head: the write starts at the region's first sector,
+ * and the region before is dirty) also gets the regions of the next
+ * seq_lookahead_kb, so it does not stop for a bitmap write at every
+ * region: they are marked recent, so a cleaner pass leaves them to the
+ * writer, and cleared as usual once they are idle.  After a crash at most
+ * that many more regions are resynced.  bm->lock held.
+ */
+static void tenant_want_region(struct tenant_c *tc, unsigned long region,
+			       bool head)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long r, last;
+
+	if (test_bit(region, bm->bits))
+		return;
+	__set_bit(region, bm->want);
+	if (!head || !region || (!test_bit(region - 1, bm->bits) &&
+				 !test_bit(region - 1, bm->want)))
+		return;
+	last = ((unsigned long)READ_ONCE(seq_lookahead_kb) << 1) >>
+	       bm->region_shift;
+	last = min(region + last, bm->nr_regions - 1);
+	for (r = region + 1; r <= last; r++) {
+		if (test_bit(r, bm->bits))
+			continue;
+		set_bit(r, bm->recent);
+		__set_bit(r, bm->want);
+	}
+}
+
+/*
+ * Group commit: write every bitmap block holding a queued bit once, to
+ * every leg that takes metadata, then set the queued bits in memory (only
+ * those of blocks that reached the legs).  bm->want is empty on return.
+ * bm->lock held.
+ */
+static int tenant_commit_bits(struct tenant_c *tc)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long r, end;
+	int err = 0;
+
+	r = find_first_bit(bm->want, bm->nr_regions);
+	while (r < bm->nr_regions) {
+		end = min(round_down(r, TENANT_BITS_PER_BLOCK) +
+			  TENANT_BITS_PER_BLOCK, bm->nr_regions);
+		if (!err)
+			err = tenant_write_bitmap_block(tc,
+							r / TENANT_BITS_PER_BLOCK,
+							false);
+		for_each_set_bit_from(r, bm->want, end) {
+			if (!err)
+				set_bit(r, bm->bits);
+			__clear_bit(r, bm->want);
+		}
+		r = find_next_bit(bm->want, bm->nr_regions, end);
+	}
+	return err;
+}
+
+/*
+ * Count a write into @region without blocking: 0 when the region's bit is
+ * set (the write may go), 1 when the bit must be written first (counted
+ * in), -EBUSY when the region is being copied or compared (not counted).
+ */
+static int tenant_region_enter(struct tenant_c *tc, unsigned long region)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+
+	atomic_inc(&bm->pending[region]);
+	/* Count in before testing: pairs with the barriers of the cleaner
+	 * and the sync worker, which change a bit before reading the count.
+	 */
+	smp_mb__after_atomic();
+	if (unlikely(test_bit(region, bm->busy))) {
+		tenant_region_end_write(tc, region);
+		return -EBUSY;
+	}
+	if (!test_bit(region, bm->recent))
+		set_bit(region, bm->recent);
+	return likely(test_bit(region, bm->bits)) ? 0 : 1;
 }
 
 /*
@@ -381,39 +475,26 @@ int tenant_region_start_write(struct tenant_c *tc, unsigned long region,
 			      bool can_block)
 {
 	struct tenant_bitmap *bm = &tc->bm;
-	int r = 0;
+	int r;
 
 again:
-	atomic_inc(&bm->pending[region]);
-	/* Count in before testing: pairs with the barriers of the cleaner
-	 * and the sync worker, which change a bit before reading the count.
-	 */
-	smp_mb__after_atomic();
-	if (unlikely(test_bit(region, bm->busy))) {
+	r = tenant_region_enter(tc, region);
+	if (likely(!r))
+		return 0;
+	if (!can_block) {
+		if (r > 0)
+			tenant_region_end_write(tc, region);
+		return -EAGAIN;
+	}
+	if (r < 0) {
 		/* Being copied or compared: wait until it is done. */
-		tenant_region_end_write(tc, region);
-		if (!can_block)
-			return -EAGAIN;
 		wait_event(bm->wait, !test_bit(region, bm->busy));
 		goto again;
 	}
-	if (!test_bit(region, bm->recent))
-		set_bit(region, bm->recent);
-	if (likely(test_bit(region, bm->bits)))
-		return 0;
-	if (!can_block) {
-		tenant_region_end_write(tc, region);
-		return -EAGAIN;
-	}
 
 	mutex_lock(&bm->lock);
-	if (!test_bit(region, bm->bits)) {
-		r = tenant_write_bitmap_block(tc,
-					      region / TENANT_BITS_PER_BLOCK,
-					      region, false);
-		if (!r)
-			set_bit(region, bm->bits);
-	}
+	tenant_want_region(tc, region, false);
+	r = tenant_commit_bits(tc);
 	mutex_unlock(&bm->lock);
 	if (r)
 		tenant_region_end_write(tc, region);
@@ -457,12 +538,11 @@ static void tenant_clean_regions(struct tenant_c *tc, bool all)
 		}
 		block = r / TENANT_BITS_PER_BLOCK;
 		if (block != last_block && last_block != ULONG_MAX)
-			tenant_write_bitmap_block(tc, last_block, ULONG_MAX,
-						  true);
+			tenant_write_bitmap_block(tc, last_block, true);
 		last_block = block;
 	}
 	if (last_block != ULONG_MAX)
-		tenant_write_bitmap_block(tc, last_block, ULONG_MAX, true);
+		tenant_write_bitmap_block(tc, last_block, true);
 	mutex_unlock(&bm->lock);
 }
 
@@ -485,27 +565,74 @@ void tenant_defer_write(struct tenant_c *tc, struct bio *bio)
 	queue_work(tc->wq, &tc->write_work);
 }
 
+/*
+ * Writes deferred from map: group commit.  Every write of the batch is
+ * counted into its region first; the bits of all regions still clean are
+ * then written together, each bitmap block once, and the writes released.
+ * Writes to a region being copied wait for it afterwards, one by one.
+ */
 static void tenant_write_work(struct work_struct *work)
 {
 	struct tenant_c *tc = container_of(work, struct tenant_c, write_work);
-	struct bio_list list;
+	struct tenant_bitmap *bm = &tc->bm;
+	struct bio_list list, ready, waiting;
+	struct tenant_io *io;
 	struct bio *bio;
+	bool commit = false, head;
+	int r;
 
 	spin_lock_irq(&tc->fail_lock);
 	list = tc->deferred_writes;
 	bio_list_init(&tc->deferred_writes);
 	spin_unlock_irq(&tc->fail_lock);
 
+	bio_list_init(&ready);
+	bio_list_init(&waiting);
 	while ((bio = bio_list_pop(&list))) {
-		struct tenant_io *io = dm_per_bio_data(bio,
-						       tc->ti->per_io_data_size);
+		io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+		r = tenant_region_enter(tc, io->region);
+		if (r < 0) {
+			bio_list_add(&waiting, bio);
+			continue;
+		}
+		if (r)
+			commit = true;
+		bio_list_add(&ready, bio);
+	}
 
+	r = 0;
+	if (commit) {
+		mutex_lock(&bm->lock);
+		bio_list_for_each(bio, &ready) {
+			io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+			/* max_io_len: a sequential writer enters at the head. */
+			head = !(dm_target_offset(tc->ti, bio->bi_iter.bi_sector) &
+				 ((1UL << bm->region_shift) - 1));
+			tenant_want_region(tc, io->region, head);
+		}
+		r = tenant_commit_bits(tc);
+		mutex_unlock(&bm->lock);
+	}
+
+	while ((bio = bio_list_pop(&ready))) {
+		io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+		if (unlikely(r && !test_bit(io->region, bm->bits))) {
+			tenant_region_end_write(tc, io->region);
+			bio->bi_status = BLK_STS_IOERR;
+			bio_endio(bio);
+			continue;
+		}
+		tenant_write_dispatch(tc, io);
+	}
+
+	while ((bio = bio_list_pop(&waiting))) {
+		io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
 		if (tenant_region_start_write(tc, io->region, true)) {
 			bio->bi_status = BLK_STS_IOERR;
 			bio_endio(bio);
 			continue;
 		}
-		tenant_write_continue(tc, io);
+		tenant_write_dispatch(tc, io);
 	}
 }
 
@@ -1371,11 +1498,13 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	bm->bits = bitmap_zalloc(round_up(bm->nr_regions, TENANT_BITS_PER_BLOCK),
 				 GFP_KERNEL);
 	bm->recent = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
+	bm->want = bitmap_zalloc(round_up(bm->nr_regions, TENANT_BITS_PER_BLOCK),
+				 GFP_KERNEL);
 	bm->busy = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
 	bm->resync = bitmap_zalloc(bm->nr_regions, GFP_KERNEL);
 	bm->pending = kvcalloc(bm->nr_regions, sizeof(atomic_t), GFP_KERNEL);
 	bm->block_buf = kmalloc(TENANT_BLOCK_SIZE, GFP_KERNEL);
-	if (!bm->bits || !bm->recent || !bm->busy || !bm->resync ||
+	if (!bm->bits || !bm->want || !bm->recent || !bm->busy || !bm->resync ||
 	    !bm->pending || !bm->block_buf)
 		return -ENOMEM;
 
@@ -1418,6 +1547,7 @@ void tenant_mirror_exit(struct tenant_c *tc)
 	bitmap_free(bm->resync);
 	bitmap_free(bm->busy);
 	bitmap_free(bm->recent);
+	bitmap_free(bm->want);
 	bitmap_free(bm->bits);
 }
 

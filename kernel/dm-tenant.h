@@ -75,6 +75,7 @@ struct tenant_bitmap {
 	unsigned long nr_regions;
 	unsigned int region_shift;	/* log2(region size in sectors) */
 	unsigned long *bits;		/* set: dirty (in memory == on disk) */
+	unsigned long *want;		/* to set with the next bitmap write */
 	unsigned long *recent;		/* written since the last cleaner pass */
 	unsigned long *busy;		/* being copied/compared: writes wait */
 	unsigned long *resync;		/* to copy from the primary leg */
@@ -283,6 +284,7 @@ void tenant_read_resubmit(struct tenant_c *tc, struct bio *bio, int leg);
 void tenant_read_decrypt_now(struct tenant_io *io);
 void tenant_write_finish(struct tenant_io *io);
 void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io);
+void tenant_write_dispatch(struct tenant_c *tc, struct tenant_io *io);
 
 /* dm-tenant-mirror.c, for the remote legs */
 int tenant_read_region(struct tenant_c *tc, unsigned int leg,

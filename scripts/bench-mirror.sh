@@ -19,6 +19,9 @@
 #                       (default "64 256")
 #   BENCH_TENANT_OPTS="..." extra optional parameters of the tenant table,
 #                       e.g. "region_size:131072" (default none)
+#   BENCH_EXTRA="..."   extra tenant contenders, measured in the same run
+#                       (default none): tenant/nola (seq_lookahead_kb=0: no
+#                       bitmap look-ahead), tenant/64M (region_size:131072)
 #   BENCH_RESYNC_CAP=S  stop timing a resync after S seconds and report the
 #                       rate from its progress (default 120)
 #
@@ -28,6 +31,8 @@
 #               on an unbound workqueue (module default)
 #   tenant/inl  the same with write_inline_max=0: every write encrypted
 #               inline in the submitter (shows what the workqueue buys)
+#   tenant/nola (BENCH_EXTRA) tenant with seq_lookahead_kb=0
+#   tenant/64M  (BENCH_EXTRA) tenant with 64 MiB regions
 #   crypt/dmr   dm-crypt (default flags) on dm-mirror: core log, nosync,
 #               handle_errors, region 1024 sectors (= tenant's region)
 #   nowq/dmr    the same, dm-crypt with no_read_workqueue no_write_workqueue
@@ -97,6 +102,15 @@ tenant_setup
 INLINE_PARAM=/sys/module/dm_tenant/parameters/write_inline_max
 [ -w "$INLINE_PARAM" ] || fail "dm-tenant has no write_inline_max parameter"
 INLINE_DEFAULT=$(cat "$INLINE_PARAM")
+LA_PARAM=/sys/module/dm_tenant/parameters/seq_lookahead_kb
+LA_DEFAULT=$(cat "$LA_PARAM" 2>/dev/null)
+for c in ${BENCH_EXTRA:-}; do
+	case "$c" in
+	tenant/nola) [ -w "$LA_PARAM" ] || fail "dm-tenant has no seq_lookahead_kb parameter" ;;
+	tenant/64M) ;;
+	*) fail "BENCH_EXTRA: unknown contender $c (tenant/nola, tenant/64M)" ;;
+	esac
+done
 require_cmd fio
 HAVE_MD=1
 if ! modprobe raid1 2>/dev/null || ! command -v mdadm >/dev/null 2>&1; then
@@ -105,6 +119,8 @@ if ! modprobe raid1 2>/dev/null || ! command -v mdadm >/dev/null 2>&1; then
 	CONTENDERS=(tenant tenant/inl crypt/dmr nowq/dmr)
 	STACKS=(crypt/dmr nowq/dmr)
 fi
+# shellcheck disable=SC2206
+CONTENDERS+=(${BENCH_EXTRA:-})
 mkdir -p /run/mdadm
 export MDADM_NO_SYSTEMCTL=1 MDADM_NO_UDEV=1
 brd_setup 3 $RAM_MB
@@ -118,11 +134,12 @@ mkdir -p $OUT
 RESULTS=$OUT/results		# rep job contender + parse_fio fields
 : >$RESULTS
 
-tenant_tbl() {	# tenant_tbl SECTORS [OPT]
+tenant_tbl() {	# tenant_tbl SECTORS [OPT...]
 	local t="0 $1 tenant bench vol aes-xts-plain64 $KEYREF 0 3" d
 	for d in $DISKS; do t+=" local $d $OFF"; done
+	shift
 	# shellcheck disable=SC2086
-	set -- metadata:$META nosync ${BENCH_TENANT_OPTS:-}
+	set -- metadata:$META nosync ${BENCH_TENANT_OPTS:-} "$@"
 	echo "$t $# $*"
 }
 crypt_tbl() {	# crypt_tbl DEV nowq?
@@ -167,10 +184,15 @@ md_down() {
 dev_up() {	# dev_up CONTENDER -> prints the device to benchmark
 	wipe_meta
 	case "$1" in
-	tenant|tenant/inl)
+	tenant|tenant/*)
 		echo "$([ "$1" = tenant/inl ] && echo 0 || echo "$INLINE_DEFAULT")" \
 			>"$INLINE_PARAM" || fail "cannot set write_inline_max"
-		dmsetup create $NAME --table "$(tenant_tbl $SECTORS)" >&2 ;;
+		if [ "$1" = tenant/nola ]; then
+			echo 0 >"$LA_PARAM" || fail "cannot set seq_lookahead_kb"
+		fi
+		# shellcheck disable=SC2046
+		dmsetup create $NAME --table "$(tenant_tbl $SECTORS \
+			$([ "$1" = tenant/64M ] && echo region_size:131072))" >&2 ;;
 	crypt/dmr|nowq/dmr)
 		dmsetup create $MNAME --table "$(mirror_tbl)" >&2 ||
 			fail "dmsetup create $MNAME failed"
@@ -186,6 +208,7 @@ dev_up() {	# dev_up CONTENDER -> prints the device to benchmark
 dev_down() {
 	dmsetup remove --retry $NAME || fail "dmsetup remove ($1) failed"
 	echo "$INLINE_DEFAULT" >"$INLINE_PARAM"
+	[ -z "$LA_DEFAULT" ] || echo "$LA_DEFAULT" >"$LA_PARAM"
 	case "$1" in
 	*/dmr) dmsetup remove --retry $MNAME || fail "dmsetup remove $MNAME failed" ;;
 	*/md) md_down ;;
