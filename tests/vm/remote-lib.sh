@@ -228,8 +228,11 @@ remote_scenarios() {
 	info "one 4 KiB read of the remote device: ${rtt} us"
 	[ "$rtt" -ge 20000 ] || fail "netem delay not applied to the remote path (${rtt} us)"
 
+	# At a rate the emulated link carries (bench-remote.sh: ~1500 IOPS
+	# with a 16 MiB budget): unthrottled, a quiet host's writer can
+	# outrun it and the leg rightly goes catching-up (scenario B's case).
 	fio_w a1 --rw=randwrite --bs=4k --size=32M --io_size=12M \
-		--verify=crc32c --do_verify=1 --verify_fatal=1 &
+		--rate_iops=500 --verify=crc32c --do_verify=1 --verify_fatal=1 &
 	fpid=$!
 	maxrpo=0
 	while kill -0 $fpid 2>/dev/null; do
