@@ -96,6 +96,21 @@ static void tenant_rentry_free(struct tenant_rentry *e)
 	kfree(e);
 }
 
+static void tenant_rentry_init(struct tenant_c *tc, struct tenant_rentry *e,
+			       sector_t offset, sector_t sectors,
+			       unsigned int size)
+{
+	e->tc = tc;
+	e->first = offset;
+	e->last = offset + sectors - 1;
+	e->region = offset >> tc->bm.region_shift;
+	e->size = size;
+	e->stamp = jiffies;
+	e->failed = 0;
+	e->discard = !size;
+	INIT_LIST_HEAD(&e->queue);
+}
+
 /* A copy of the write's ciphertext, without waiting for memory. */
 static struct tenant_rentry *tenant_rentry_alloc(struct tenant_c *tc,
 						 struct tenant_io *io,
@@ -128,15 +143,7 @@ static struct tenant_rentry *tenant_rentry_alloc(struct tenant_c *tc,
 		e->nr_pages = ++n;
 		memcpy_page(page, 0, bv->bv_page, bv->bv_offset, bv->bv_len);
 	}
-	e->tc = tc;
-	e->first = offset;
-	e->last = offset + (size >> SECTOR_SHIFT) - 1;
-	e->region = io->region;
-	e->size = size;
-	e->stamp = jiffies;
-	e->failed = 0;
-	e->discard = false;
-	INIT_LIST_HEAD(&e->queue);
+	tenant_rentry_init(tc, e, offset, size >> SECTOR_SHIFT, size);
 	return e;
 }
 
@@ -162,6 +169,26 @@ static void tenant_rentry_release(struct tenant_c *tc, struct tenant_rentry *e)
 static bool tenant_remote_drained(struct tenant_remote *rm)
 {
 	return list_empty(&rm->pending) && !rm->flushing && !rm->dirty;
+}
+
+/*
+ * Queue @e at the stream's end: it takes the pending barrier, and waits
+ * for the stream to drain if it overlaps an entry still pending.
+ * rm->lock held.
+ */
+static void tenant_rentry_enqueue(struct tenant_remote *rm,
+				  struct tenant_rentry *e)
+{
+	e->barrier = rm->next_barrier;
+	rm->next_barrier = TENANT_RB_NONE;
+	if (tenant_rtree_iter_first(&rm->tree, e->first, e->last) &&
+	    e->barrier < TENANT_RB_ORDER)
+		e->barrier = TENANT_RB_ORDER;
+	atomic_inc(&rm->rpending[e->region]);
+	list_add_tail(&e->queue, &rm->queue);
+	list_add_tail(&e->age, &rm->pending);
+	tenant_rtree_insert(e, &rm->tree);
+	rm->bytes += e->size;
 }
 
 /*
@@ -216,20 +243,10 @@ void tenant_remote_write(struct tenant_c *tc, struct tenant_io *io,
 			tenant_remote_overflow(tc, streaming, &dropped);
 			overflow = true;
 		} else {
-			e->barrier = rm->next_barrier;
-			rm->next_barrier = TENANT_RB_NONE;
-			if (tenant_rtree_iter_first(&rm->tree, e->first,
-						    e->last) &&
-			    e->barrier < TENANT_RB_ORDER)
-				e->barrier = TENANT_RB_ORDER;
+			tenant_rentry_enqueue(rm, e);
 			/* FUA: durable on the remote before what follows. */
 			if (io->bio->bi_opf & REQ_FUA)
 				rm->next_barrier = TENANT_RB_FLUSH;
-			atomic_inc(&rm->rpending[e->region]);
-			list_add_tail(&e->queue, &rm->queue);
-			list_add_tail(&e->age, &rm->pending);
-			tenant_rtree_insert(e, &rm->tree);
-			rm->bytes += e->size;
 			e = NULL;
 			kick = true;
 		}
@@ -270,28 +287,12 @@ void tenant_remote_discard(struct tenant_c *tc, sector_t offset, sector_t len)
 	e = kmalloc(sizeof(*e), GFP_NOWAIT | __GFP_NOWARN);
 	if (!e)
 		return;
-	e->tc = tc;
-	e->first = offset;
-	e->last = offset + len - 1;
-	e->region = offset >> tc->bm.region_shift;
-	e->size = 0;
 	e->nr_pages = 0;
-	e->stamp = jiffies;
-	e->failed = 0;
-	e->discard = true;
-	INIT_LIST_HEAD(&e->queue);
+	tenant_rentry_init(tc, e, offset, len, 0);
 
 	spin_lock_irqsave(&rm->lock, flags);
 	if (live & ~rm->behind) {
-		e->barrier = rm->next_barrier;
-		rm->next_barrier = TENANT_RB_NONE;
-		if (tenant_rtree_iter_first(&rm->tree, e->first, e->last) &&
-		    e->barrier < TENANT_RB_ORDER)
-			e->barrier = TENANT_RB_ORDER;
-		atomic_inc(&rm->rpending[e->region]);
-		list_add_tail(&e->queue, &rm->queue);
-		list_add_tail(&e->age, &rm->pending);
-		tenant_rtree_insert(e, &rm->tree);
+		tenant_rentry_enqueue(rm, e);
 		queued = true;
 	}
 	spin_unlock_irqrestore(&rm->lock, flags);

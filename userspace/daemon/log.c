@@ -25,3 +25,12 @@ void td_log(int prio, const char *fmt, ...)
 	else
 		fprintf(stderr, "tenantd: %s\n", buf);
 }
+
+void td_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}

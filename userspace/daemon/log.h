@@ -7,6 +7,7 @@
 #ifndef TD_LOG_H
 #define TD_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 
 /* Messages above this priority are dropped (default LOG_INFO). */
@@ -14,5 +15,9 @@ extern int td_log_level;
 
 __attribute__((format(printf, 2, 3)))
 void td_log(int prio, const char *fmt, ...);
+
+/* snprintf that may cut (audit notes, details) without a warning. */
+__attribute__((format(printf, 3, 4)))
+void td_fmt(char *buf, size_t len, const char *fmt, ...);
 
 #endif /* TD_LOG_H */

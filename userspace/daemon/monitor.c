@@ -216,16 +216,6 @@ unsigned int td_monitor_interval(const struct td_daemon *d)
 		TD_MONITOR_INTERVAL_DEFAULT;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void fmt_to(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 static const char *err_result(int err)
 {
 	switch (-err) {
@@ -254,13 +244,13 @@ static void retry(struct td_daemon *d, const struct td_volume *v,
 	r = dmt_dev_message(d->dmt, v->dm_name, msg, NULL, 0);
 	td_monitor_sent(l, r, now, iv);
 	next = td_monitor_backoff_s(iv, l->attempts + 1);
-	fmt_to(obj, sizeof(obj), "%s/%s/leg%u", v->tenant, v->id, l->leg);
+	td_fmt(obj, sizeof(obj), "%s/%s/leg%u", v->tenant, v->id, l->leg);
 	if (r)
-		fmt_to(detail, sizeof(detail),
+		td_fmt(detail, sizeof(detail),
 		       "%s: attempt %u, failed %" PRId64 " s ago: %s; next in %u s",
 		       msg, l->attempts, down, strerror(-r), next);
 	else
-		fmt_to(detail, sizeof(detail),
+		td_fmt(detail, sizeof(detail),
 		       "%s: attempt %u, failed %" PRId64 " s ago: catching up; next in %u s if it fails again",
 		       msg, l->attempts, down, next);
 	td_log(r ? LOG_WARNING : LOG_INFO, "%s/%s: remote leg %u: %s",

@@ -29,17 +29,6 @@
 #include "log.h"
 #include "ops-internal.h"
 
-/* snprintf without the truncation warning: audit notes may be cut. */
-__attribute__((format(printf, 3, 4)))
-static void fmt_to(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /* Earliest deadline of a non-final grant (UNIX s); 0: recompute. */
 static int64_t next_due;
 
@@ -162,26 +151,26 @@ static int teardown(struct td_daemon *d, const struct td_grant *g, char *note,
 	int r;
 
 	if (d->no_dm) {
-		fmt_to(note, len, "no device-mapper (--no-dm)");
+		td_fmt(note, len, "no device-mapper (--no-dm)");
 		return 0;
 	}
 	op_udev_owner_forget(d, g->dm_name);
 	r = dmt_volume_detach(d->dmt, g->dm_name, DMT_DETACH_FORCE);
 	if (r == -ENODEV) {
-		fmt_to(note, len, "%.60s already gone", g->dm_name);
+		td_fmt(note, len, "%.60s already gone", g->dm_name);
 		return 0;
 	}
 	if (r) {
-		fmt_to(note, len, "teardown of %.60s FAILED: %.40s", g->dm_name,
+		td_fmt(note, len, "teardown of %.60s FAILED: %.40s", g->dm_name,
 			 strerror(-r));
 		return r;
 	}
 	if (dmt_dev_info(d->dmt, g->dm_name, &info) == 0)
-		fmt_to(note, len,
+		td_fmt(note, len,
 			 "%.52s suspended, key wiped, error table; removed at last close",
 			 g->dm_name);
 	else
-		fmt_to(note, len, "%.60s suspended, key wiped, removed",
+		td_fmt(note, len, "%.60s suspended, key wiped, removed",
 			 g->dm_name);
 	/*
 	 * No new open through the name from now on.  After a deferred
@@ -224,14 +213,14 @@ static int expire_one(struct td_daemon *d, struct td_grant *g, int64_t now)
 	}
 	g->state = to;
 	g->closed = now;
-	fmt_to(g->close_reason, sizeof(g->close_reason), "%s",
+	td_fmt(g->close_reason, sizeof(g->close_reason), "%s",
 		 from == TD_GS_PENDING ? "no decision in time" :
 		 from == TD_GS_APPROVED ? "window ended unopened" :
 		 "window ended");
 	if (td_grant_update(d->st, g))
 		td_log(LOG_ERR, "access: grant %" PRId64 " NOT recorded as %s: %s",
 		       g->id, td_grant_state_name(to), td_grant_err(d->st));
-	fmt_to(detail, sizeof(detail), "grant %" PRId64 " %s -> %s (%s)%s%s",
+	td_fmt(detail, sizeof(detail), "grant %" PRId64 " %s -> %s (%s)%s%s",
 		 g->id, td_grant_state_name(from), td_grant_state_name(to),
 		 g->close_reason, note[0] ? ": " : "", note);
 	grant_object(g, obj, sizeof(obj));
@@ -337,7 +326,7 @@ static int orphan_dev(const struct dmt_dev_info *info, void *arg)
 	memset(&g, 0, sizeof(g));
 	snprintf(g.dm_name, sizeof(g.dm_name), "%s", info->name);
 	teardown(oa->d, &g, note, sizeof(note));
-	fmt_to(detail, sizeof(detail), "no active grant holds it: %s", note);
+	td_fmt(detail, sizeof(detail), "no active grant holds it: %s", note);
 	td_log(LOG_WARNING, "access: %s: %s", info->name, detail);
 	td_audit_event(oa->d, "access.orphan", info->name, "ok", detail);
 	oa->removed++;
@@ -356,10 +345,10 @@ static int vanished_grant(const struct td_grant *g, void *arg)
 		return 0;
 	c.state = TD_GS_COMPLETED;
 	c.closed = now_s();
-	fmt_to(c.close_reason, sizeof(c.close_reason), "mapping vanished");
+	td_fmt(c.close_reason, sizeof(c.close_reason), "mapping vanished");
 	td_grant_update(oa->d->st, &c);
 	grant_object(&c, obj, sizeof(obj));
-	fmt_to(detail, sizeof(detail),
+	td_fmt(detail, sizeof(detail),
 		 "grant %" PRId64 " active -> completed: %.60s is gone",
 		 c.id, c.dm_name);
 	td_audit_event(oa->d, "access.expire", obj, "ok", detail);
@@ -386,7 +375,7 @@ void td_access_startup(struct td_daemon *d)
 		free(gl.g);
 		dmt_dev_list(d->dmt, orphan_dev, &oa);
 	}
-	fmt_to(detail, sizeof(detail),
+	td_fmt(detail, sizeof(detail),
 		 "closed %u due, %u active kept, %u vanished, %u unheld mapping(s) removed",
 		 expired, oa.kept, oa.vanished, oa.removed);
 	td_log(LOG_INFO, "access: %s", detail);
@@ -514,7 +503,7 @@ enum td_err op_access_request(struct op *op)
 			       td_grant_err(op->d->st));
 	changed();
 	grant_object(&g, op->object, sizeof(op->object));
-	fmt_to(op->detail, sizeof(op->detail),
+	td_fmt(op->detail, sizeof(op->detail),
 		 "grant %" PRId64 " pending, %s %" PRId64 "s, reason: %s",
 		 g.id, td_grant_mode_name(g.mode), g.duration, g.reason);
 	op->result = grant_json(&g);
@@ -563,20 +552,20 @@ enum td_err op_access_decide(struct op *op)
 		g.expires = g.decided + g.duration;
 	} else {
 		g.closed = g.decided;
-		fmt_to(g.close_reason, sizeof(g.close_reason), "denied");
+		td_fmt(g.close_reason, sizeof(g.close_reason), "denied");
 	}
 	e = save(op, &g);
 	if (e)
 		return e;
 	td_time_fmt(g.expires, until, sizeof(until));
 	if (approve)
-		fmt_to(op->detail, sizeof(op->detail),
+		td_fmt(op->detail, sizeof(op->detail),
 			 "grant %" PRId64 " approved %s (asked %s) for uid %" PRId64
 			 " until %s%s%s", g.id, td_grant_mode_name(g.mode),
 			 td_grant_mode_name(g.mode_requested), g.requester,
 			 until, g.note[0] ? ": " : "", g.note);
 	else
-		fmt_to(op->detail, sizeof(op->detail),
+		td_fmt(op->detail, sizeof(op->detail),
 			 "grant %" PRId64 " denied for uid %" PRId64 "%s%s",
 			 g.id, g.requester, g.note[0] ? ": " : "", g.note);
 	op->result = grant_json(&g);
@@ -674,7 +663,7 @@ enum td_err op_access_open(struct op *op)
 		return e;
 	}
 	td_time_fmt(g.expires, until, sizeof(until));
-	fmt_to(op->detail, sizeof(op->detail),
+	td_fmt(op->detail, sizeof(op->detail),
 		 "grant %" PRId64 " opened: %s %s for uid %" PRId64 " until %s",
 		 g.id, g.dm_name, td_grant_mode_name(g.mode), g.requester,
 		 until);
@@ -709,14 +698,14 @@ enum td_err op_access_end(struct op *op)
 	}
 	g.state = to;
 	g.closed = now_s();
-	fmt_to(g.close_reason, sizeof(g.close_reason), "%s by uid %u",
+	td_fmt(g.close_reason, sizeof(g.close_reason), "%s by uid %u",
 		 revoke ? "revoked" : "closed", (unsigned int)op->c->uid);
 	if (revoke && note)
 		snprintf(g.note, sizeof(g.note), "%s", note);
 	e = save(op, &g);
 	if (e)
 		return e;
-	fmt_to(op->detail, sizeof(op->detail), "grant %" PRId64
+	td_fmt(op->detail, sizeof(op->detail), "grant %" PRId64
 		 " %s -> %s%s%s%s%s", g.id, td_grant_state_name(from),
 		 td_grant_state_name(to), tnote[0] ? ": " : "", tnote,
 		 revoke && note ? "; note: " : "", revoke && note ? note : "");
