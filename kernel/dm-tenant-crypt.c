@@ -30,8 +30,15 @@
  * Writes up to this size are encrypted inline, in the submitter's context:
  * no thread hand-off, the lowest latency at low queue depth.  Larger ones
  * go to an unbound workqueue, so that several large writes in flight are
- * encrypted on several CPUs at once, as dm-crypt's kcryptd does.  0: every
- * write inline.
+ * encrypted on several CPUs at once, as dm-crypt's kcryptd does; so do
+ * small ones submitted while another write is in flight, and the next
+ * TENANT_QUEUED_AFTER_BUSY after that: a submitter with a deep queue would
+ * otherwise do all the work on its own CPU, and without the tail it falls
+ * back inline whenever the queue drained for a moment.  One that waits
+ * for each write (QD1) never sees another in flight and keeps the lowest
+ * latency.  A leg that completes inside submit_bio (brd) never shows a
+ * write in flight either: there the submitter does all the work.
+ * 0: every write inline.
  */
 static unsigned int write_inline_max = 64 << 10;
 module_param(write_inline_max, uint, 0644);
@@ -198,8 +205,14 @@ int tenant_crypt_init(struct tenant_c *tc)
 				 WQ_CPU_INTENSIVE, 0);
 	if (!tc->wq)
 		return -ENOMEM;
+	/*
+	 * One worker per CPU at a time, as dm-crypt's kcryptd: with the
+	 * default limit every large write in flight got its own worker, and
+	 * they preempted each other mid-encryption.
+	 */
 	tc->write_wq = alloc_workqueue("kdmtenantd_wr", WQ_MEM_RECLAIM |
-				       WQ_UNBOUND | WQ_CPU_INTENSIVE, 0);
+				       WQ_UNBOUND | WQ_CPU_INTENSIVE,
+				       num_online_cpus());
 	if (!tc->write_wq)
 		return -ENOMEM;
 	return 0;
@@ -485,13 +498,28 @@ int tenant_map_read(struct tenant_c *tc, struct bio *bio)
 
 /* ---- writes ---- */
 
+/*
+ * Bounce pages go back to this CPU's stash, or to the page pool when its
+ * reserve ran low (a writer may be waiting there for them) or the stash is
+ * full.
+ */
 static void tenant_free_bounce(struct tenant_c *tc, struct bio *clone)
 {
 	struct bvec_iter_all iter_all;
+	struct tenant_stash *s;
+	unsigned long flags;
 	struct bio_vec *bv;
 
+	if (READ_ONCE(tc->page_pool.curr_nr) < tc->page_pool.min_nr) {
+		bio_for_each_segment_all(bv, clone, iter_all)
+			mempool_free(bv->bv_page, &tc->page_pool);
+		return;
+	}
+	s = tenant_stash_lock(&flags);
 	bio_for_each_segment_all(bv, clone, iter_all)
-		mempool_free(bv->bv_page, &tc->page_pool);
+		if (!tenant_stash_push(s, bv->bv_page))
+			mempool_free(bv->bv_page, &tc->page_pool);
+	tenant_stash_unlock(s, flags);
 }
 
 /* All legs are done (process context or endio): complete the write. */
@@ -501,6 +529,7 @@ void tenant_write_finish(struct tenant_io *io)
 
 	tenant_free_bounce(tc, io->write_bio);
 	bio_put(io->write_bio);
+	atomic_dec(&tc->writes_inflight);
 	if (tenant_mirrored(tc))
 		tenant_region_end_write(tc, io->region);
 	if (unlikely(io->status)) {
@@ -581,9 +610,10 @@ static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
 }
 
 /*
- * Bounce pages for the ciphertext.  The first try never sleeps; under
- * memory pressure one bio at a time waits on the page pool, which holds a
- * maximal bio's worth, so every waiter eventually makes progress.
+ * Bounce pages for the ciphertext: from this CPU's stash first, then from
+ * the allocator.  The first try never sleeps; under memory pressure one
+ * bio at a time waits on the page pool, which holds a maximal bio's
+ * worth, so every waiter eventually makes progress.
  */
 static struct bio *tenant_alloc_bounce(struct tenant_io *io, unsigned int size)
 {
@@ -591,6 +621,8 @@ static struct bio *tenant_alloc_bounce(struct tenant_io *io, unsigned int size)
 	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE);
 	gfp_t gfp = GFP_NOWAIT | __GFP_HIGHMEM;
 	unsigned int remaining, len;
+	struct tenant_stash *s;
+	unsigned long flags;
 	struct bio *clone;
 	struct page *page;
 
@@ -601,7 +633,17 @@ retry:
 	clone = bio_alloc_bioset(tc->legs[0].dev->bdev, nr, io->bio->bi_opf,
 				 GFP_NOIO, &tc->bs);
 
+	s = tenant_stash_lock(&flags);
 	for (remaining = size; remaining; remaining -= len) {
+		page = tenant_stash_pop(s);
+		if (!page)
+			break;
+		len = min_t(unsigned int, remaining, PAGE_SIZE);
+		__bio_add_page(clone, page, len, 0);
+	}
+	tenant_stash_unlock(s, flags);
+
+	for (; remaining; remaining -= len) {
 		page = mempool_alloc(&tc->page_pool, gfp);
 		if (!page) {
 			tenant_free_bounce(tc, clone);
@@ -656,6 +698,7 @@ void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io)
 fail:
 	tenant_free_bounce(tc, clone);
 	bio_put(clone);
+	atomic_dec(&tc->writes_inflight);
 	if (tenant_mirrored(tc))
 		tenant_region_end_write(tc, io->region);
 	bio->bi_status = io->status;
@@ -669,12 +712,30 @@ static void tenant_write_work(struct work_struct *work)
 	tenant_write_continue(io->tc, io);
 }
 
-/* Encrypt and submit here, or on the write workqueue if the write is large. */
+#define TENANT_QUEUED_AFTER_BUSY 8
+
+/*
+ * Encrypt and submit here, or on the write workqueue if the write is large
+ * or the volume has a deep queue.  queued_left is a hint shared without a
+ * lock, written only when it changes.
+ */
 void tenant_write_dispatch(struct tenant_c *tc, struct tenant_io *io)
 {
 	unsigned int inline_max = READ_ONCE(write_inline_max);
+	unsigned int left = READ_ONCE(tc->queued_left);
+	bool deep;
 
-	if (inline_max && io->bio->bi_iter.bi_size > inline_max) {
+	if (atomic_inc_return(&tc->writes_inflight) > 1) {
+		deep = true;
+		if (left != TENANT_QUEUED_AFTER_BUSY)
+			WRITE_ONCE(tc->queued_left, TENANT_QUEUED_AFTER_BUSY);
+	} else {
+		deep = left;
+		if (left)
+			WRITE_ONCE(tc->queued_left, left - 1);
+	}
+
+	if (inline_max && (io->bio->bi_iter.bi_size > inline_max || deep)) {
 		INIT_WORK(&io->work, tenant_write_work);
 		queue_work(tc->write_wq, &io->work);
 		return;
@@ -693,7 +754,7 @@ int tenant_map_write(struct tenant_c *tc, struct bio *bio)
 
 	tenant_io_init(tc, io, bio, true);
 	if (tenant_mirrored(tc)) {
-		/* max_io_len keeps every bio inside one region. */
+		/* tenant_map() keeps every bio inside one region. */
 		io->region = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) >>
 			     tc->bm.region_shift;
 		if (unlikely(tenant_region_start_write(tc, io->region, false))) {

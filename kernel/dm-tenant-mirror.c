@@ -605,7 +605,7 @@ static void tenant_write_work(struct work_struct *work)
 		mutex_lock(&bm->lock);
 		bio_list_for_each(bio, &ready) {
 			io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
-			/* max_io_len: a sequential writer enters at the head. */
+			/* Split at regions: a sequential writer enters at the head. */
 			head = !(dm_target_offset(tc->ti, bio->bi_iter.bi_sector) &
 				 ((1UL << bm->region_shift) - 1));
 			tenant_want_region(tc, io->region, head);
@@ -1523,11 +1523,6 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 		return r;
 	}
 
-	r = dm_set_target_max_io_len(tc->ti, region_size);
-	if (r) {
-		*error = "cannot limit I/O to the region size";
-		return r;
-	}
 	/* Assembled at the first resume, when an old table is quiet. */
 	tc->sync_stop = true;
 	return 0;

@@ -175,6 +175,22 @@ static void tenant_dtr(struct dm_target *ti)
 	ti->private = NULL;
 }
 
+/*
+ * Keep a data bio inside one region (write intent and read choice are per
+ * region).  Split here rather than with ti->max_io_len: dm core then also
+ * splits at the stacked max_sectors, 255 sectors for brd and other
+ * drivers that set none, which misaligns every leg write with the page.
+ */
+static void tenant_clip_to_region(struct tenant_c *tc, struct bio *bio)
+{
+	sector_t size = (sector_t)1 << tc->bm.region_shift;
+	sector_t left = size - (dm_target_offset(tc->ti, bio->bi_iter.bi_sector) &
+				(size - 1));
+
+	if (bio_sectors(bio) > left)
+		dm_accept_partial_bio(bio, left);
+}
+
 static int tenant_map(struct dm_target *ti, struct bio *bio)
 {
 	struct tenant_c *tc = ti->private;
@@ -232,6 +248,9 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 	/* Resume is refused without a key; this only guards a bug. */
 	if (unlikely(!READ_ONCE(tc->tfm)))
 		return DM_MAPIO_KILL;
+
+	if (tenant_mirrored(tc))
+		tenant_clip_to_region(tc, bio);
 
 	if (bio_data_dir(bio) == WRITE) {
 		atomic64_inc(&tc->stats.writes);
@@ -554,12 +573,20 @@ static struct target_type tenant_target = {
 
 static int __init dm_tenant_init(void)
 {
-	return dm_register_target(&tenant_target);
+	int r = tenant_stash_init();
+
+	if (r)
+		return r;
+	r = dm_register_target(&tenant_target);
+	if (r)
+		tenant_stash_exit();
+	return r;
 }
 
 static void __exit dm_tenant_exit(void)
 {
 	dm_unregister_target(&tenant_target);
+	tenant_stash_exit();
 }
 
 module_init(dm_tenant_init);

@@ -160,6 +160,9 @@ struct tenant_c {
 	unsigned int key_size;
 	unsigned int reqsize;		/* driver request context, fixed at ctr */
 
+	atomic_t writes_inflight;	/* dispatched, not answered: inline or not */
+	unsigned int queued_left;	/* small writes still queued after a busy one */
+
 	u64 iv_offset;			/* 512B sectors */
 	unsigned int sector_size;
 	unsigned int sector_shift;	/* log2(sector_size / 512) */
@@ -248,6 +251,15 @@ struct tenant_io {
 	struct work_struct work;
 	/* followed by an embedded struct tenant_req + driver context */
 };
+
+/* dm-tenant-stash.c */
+struct tenant_stash;
+int tenant_stash_init(void);
+void tenant_stash_exit(void);
+struct tenant_stash *tenant_stash_lock(unsigned long *flags);
+void tenant_stash_unlock(struct tenant_stash *s, unsigned long flags);
+struct page *tenant_stash_pop(struct tenant_stash *s);
+bool tenant_stash_push(struct tenant_stash *s, struct page *page);
 
 /* dm-tenant-crypt.c */
 int tenant_crypt_init(struct tenant_c *tc);
