@@ -70,7 +70,8 @@ run_fio() {	# run_fio DEV JOB -> see parse_fio
 	}
 }
 
-# RESULTS columns: 4 MiB/s, 5 IOPS, 6/7 lat p50/p99, 8/9 clat p50/p99
+# RESULTS columns: 4 MiB/s, 5 IOPS, 6/7 lat p50/p99, 8/9 clat p50/p99,
+# 10 CPU busy % (bench-mirror.sh only)
 col_of() { [ "$(job_unit "$1")" = IOPS ] && echo 5 || echo 4; }
 
 median() {	# median JOB CONTENDER COL

@@ -21,9 +21,15 @@
 #                       e.g. "region_size:131072" (default none)
 #   BENCH_EXTRA="..."   extra tenant contenders, measured in the same run
 #                       (default none): tenant/nola (seq_lookahead_kb=0: no
-#                       bitmap look-ahead), tenant/64M (region_size:131072)
+#                       bitmap look-ahead), tenant/64M (region_size:131072),
+#                       tenant/wq (write_inline_max=1: every write queued)
 #   BENCH_RESYNC_CAP=S  stop timing a resync after S seconds and report the
 #                       rate from its progress (default 120)
+#   BENCH_DEVICES=D     the three legs: brd (default: ram disks, every I/O
+#                       done and completed inside the submitter's call) or
+#                       nullb (memory-backed null_blk, completion by a
+#                       timer after BENCH_NULLB_NSEC ns, default 20000: legs
+#                       that complete asynchronously, like real disks)
 #
 # Contenders (each on /dev/ram0..2, data at sector 2048 of every disk):
 #   tenant      3 local legs, metadata:2048 (superblock + write-intent
@@ -33,6 +39,8 @@
 #               inline in the submitter (shows what the workqueue buys)
 #   tenant/nola (BENCH_EXTRA) tenant with seq_lookahead_kb=0
 #   tenant/64M  (BENCH_EXTRA) tenant with 64 MiB regions
+#   tenant/wq   (BENCH_EXTRA) tenant with every write encrypted on the
+#               workqueue, as dm-crypt does by default
 #   crypt/dmr   dm-crypt (default flags) on dm-mirror: core log, nosync,
 #               handle_errors, region 1024 sectors (= tenant's region)
 #   nowq/dmr    the same, dm-crypt with no_read_workqueue no_write_workqueue
@@ -74,7 +82,14 @@ DATA_MB=256
 SECTORS=$((DATA_MB * 2048))
 OFF=2048			# data offset on every disk (1 MiB)
 META=2048			# tenant metadata:<sectors>, right before OFF
-DISKS="/dev/ram0 /dev/ram1 /dev/ram2"
+DEVICES=${BENCH_DEVICES:-brd}
+NULLB_NSEC=${BENCH_NULLB_NSEC:-20000}
+case "$DEVICES" in
+brd) DISKS="/dev/ram0 /dev/ram1 /dev/ram2" ;;
+nullb) DISKS="/dev/nullb0 /dev/nullb1 /dev/nullb2"
+	[[ "$NULLB_NSEC" =~ ^[0-9]+$ ]] || fail "bad BENCH_NULLB_NSEC" ;;
+*) fail "BENCH_DEVICES: unknown '$DEVICES' (brd, nullb)" ;;
+esac
 KEYREF=":64:logon:dm-tenant:bench:vol"
 SEQ_QD=4			# queue depth of the 1 MiB jobs
 FIO_SIZE_MB=$DATA_MB
@@ -107,8 +122,8 @@ LA_DEFAULT=$(cat "$LA_PARAM" 2>/dev/null)
 for c in ${BENCH_EXTRA:-}; do
 	case "$c" in
 	tenant/nola) [ -w "$LA_PARAM" ] || fail "dm-tenant has no seq_lookahead_kb parameter" ;;
-	tenant/64M) ;;
-	*) fail "BENCH_EXTRA: unknown contender $c (tenant/nola, tenant/64M)" ;;
+	tenant/64M|tenant/wq) ;;
+	*) fail "BENCH_EXTRA: unknown contender $c (tenant/nola, tenant/64M, tenant/wq)" ;;
 	esac
 done
 require_cmd fio
@@ -123,7 +138,18 @@ fi
 CONTENDERS+=(${BENCH_EXTRA:-})
 mkdir -p /run/mdadm
 export MDADM_NO_SYSTEMCTL=1 MDADM_NO_UDEV=1
-brd_setup 3 $RAM_MB
+if [ "$DEVICES" = brd ]; then
+	brd_setup 3 $RAM_MB
+	DEV_DESC="brd, $RAM_MB MiB each"
+else
+	[ ! -d /sys/module/null_blk ] || rmmod null_blk || fail "null_blk is busy"
+	modprobe null_blk nr_devices=3 gb=1 memory_backed=1 queue_mode=2 \
+		irqmode=2 completion_nsec="$NULLB_NSEC" ||
+		fail "modprobe null_blk failed"
+	wait_for_file /dev/nullb2 || fail "/dev/nullb2 did not appear"
+	on_exit "rmmod null_blk 2>/dev/null || true"
+	DEV_DESC="null_blk, memory-backed, completion after $NULLB_NSEC ns by timer"
+fi
 tenant_key_new bench vol 64
 on_exit "dmsetup remove --retry $NAME 2>/dev/null || true"
 on_exit "dmsetup remove --retry $MNAME 2>/dev/null || true"
@@ -185,8 +211,11 @@ dev_up() {	# dev_up CONTENDER -> prints the device to benchmark
 	wipe_meta
 	case "$1" in
 	tenant|tenant/*)
-		echo "$([ "$1" = tenant/inl ] && echo 0 || echo "$INLINE_DEFAULT")" \
-			>"$INLINE_PARAM" || fail "cannot set write_inline_max"
+		case "$1" in
+		tenant/inl) echo 0 ;;
+		tenant/wq) echo 1 ;;
+		*) echo "$INLINE_DEFAULT" ;;
+		esac >"$INLINE_PARAM" || fail "cannot set write_inline_max"
 		if [ "$1" = tenant/nola ]; then
 			echo 0 >"$LA_PARAM" || fail "cannot set seq_lookahead_kb"
 		fi
@@ -223,7 +252,7 @@ echo "dm-tenant: md5 $(md5sum <"$(modinfo -n dm-tenant)" | cut -c1-12)," \
 	"target $(dmsetup targets | awk '$1 == "tenant" { print $2 }')," \
 	"crypt $(dmsetup targets | awk '$1 == "crypt" { print $2 }')," \
 	"mirror $(dmsetup targets | awk '$1 == "mirror" { print $2 }')"
-echo "devices:   $DISKS (brd, $RAM_MB MiB each), data $DATA_MB MiB at sector $OFF, key $KEYREF"
+echo "devices:   $DISKS ($DEV_DESC), data $DATA_MB MiB at sector $OFF, key $KEYREF"
 echo "runs:      $REPS repetition(s) x $(echo "$JOBS" | wc -w) jobs x ${#CONTENDERS[@]} contenders," \
 	"${RUNTIME}s measured + ${RAMP}s ramp each"
 echo "tables:"
@@ -252,6 +281,15 @@ done
 info "preconditioned 3 x $RAM_MB MiB in $(($(date +%s) - t0))s"
 
 # --- measure --------------------------------------------------------------------
+# CPU use of a run: what the stacks spend for their throughput.  Under TCG
+# every stack here is CPU-bound; a contender below 100% left a CPU idle.
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+cpu_busy() {	# cpu_busy "BUSY IDLE" "BUSY IDLE" -> % of all CPUs busy
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		bu = y[1] - x[1]; t = bu + y[2] - x[2]
+		printf "%.0f\n", (t > 0 ? 100 * bu / t : 0) }'
+}
+
 T_START=$(date +%s)
 n=${#CONTENDERS[@]}
 info "measuring; expect about $((REPS * $(echo "$JOBS" | wc -w) * n * (RUNTIME + RAMP + 3) / 60 + 1)) min"
@@ -263,9 +301,11 @@ for ((r = 1; r <= REPS; r++)); do
 		line="  $(printf '%-19s' "$job")"
 		for c in "${order[@]}"; do
 			dev=$(dev_up "$c") || exit 1
+			cpu0=$(cpu_ticks)
 			res=$(run_fio "$dev" "$job") || exit 1
+			cpu1=$(cpu_ticks)
 			dev_down "$c"
-			echo "$r $job $c $res" >>$RESULTS
+			echo "$r $job $c $res $(cpu_busy "$cpu0" "$cpu1")" >>$RESULTS
 			# shellcheck disable=SC2086
 			set -- $res
 			if [ "$(job_unit "$job")" = IOPS ]; then v=$2; else v=$1; fi
@@ -354,20 +394,31 @@ for job in $JOBS; do
 	row+=$(printf '  %-16s %s' "$(ratio_med "$job") [$(ratio_range "$job")]" "$(best_names "$job")")
 	echo "$row"
 done
+# job_table WIDTH CELL: one row per job, one column per contender; CELL is
+# a function "CELL JOB CONTENDER" printing the cell.
+job_table() {
+	local w=$1 cell=$2 hdr row job c
+	hdr=$(printf '%-19s' job)
+	for c in "${CONTENDERS[@]}"; do hdr+=$(printf " %${w}s" "$c"); done
+	echo "$hdr"
+	for job in $JOBS; do
+		row=$(printf '%-19s' "$job")
+		for c in "${CONTENDERS[@]}"; do row+=$(printf " %${w}s" "$("$cell" "$job" "$c")"); done
+		echo "$row"
+	done
+}
+# shellcheck disable=SC2317  # called through job_table
+latency_cell() { echo "$(median "$1" "$2" 6) / $(median "$1" "$2" 7)"; }
+# shellcheck disable=SC2317
+cpu_cell() { median "$1" "$2" 10; }
 echo
 echo "Latency p50 / p99 in usec, fio total latency, medians over repetitions:"
-hdr=$(printf '%-19s' job)
-for c in "${CONTENDERS[@]}"; do hdr+=$(printf ' %17s' "$c"); done
-echo "$hdr"
-for job in $JOBS; do
-	row=$(printf '%-19s' "$job")
-	for c in "${CONTENDERS[@]}"; do
-		row+=$(printf ' %17s' "$(median "$job" "$c" 6) / $(median "$job" "$c" 7)")
-	done
-	echo "$row"
-done
+job_table 17 latency_cell
 echo
-echo "Per-repetition figures (rep job contender MiB/s IOPS lat-p50 lat-p99 clat-p50 clat-p99, usec):"
+echo "CPU busy during the run (% of $(nproc) CPUs, fio included), medians over repetitions:"
+job_table 9 cpu_cell
+echo
+echo "Per-repetition figures (rep job contender MiB/s IOPS lat-p50 lat-p99 clat-p50 clat-p99 (usec) cpu%):"
 sed 's/^/  /' $RESULTS
 echo
 echo "=== resync (tenant, 3 local legs, options: metadata:$META nosync ${BENCH_TENANT_OPTS:-}; resync_throttle default) ==="
