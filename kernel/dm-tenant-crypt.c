@@ -9,8 +9,9 @@
  * Where dm-crypt queues a write up to four times (crypt workqueue, cryptd,
  * write thread, submission), we do the work in the context that has it:
  *   write: encrypt into bounce pages in the submitter's context (map) and
- *          submit from there; async cipher drivers are waited for there, so
- *          nothing is handed to another thread.
+ *          submit from there; async cipher drivers are waited for there.
+ *          Large writes, and small ones while the volume has a deep queue,
+ *          take one hop to an unbound workqueue (write_inline_max).
  *   read:  remap dm's clone to the leg and decrypt in place in the bio's
  *          completion context; a completion in hard-IRQ context (where
  *          the crypto API cannot run) goes through our workqueue, and

@@ -70,6 +70,16 @@ run_fio() {	# run_fio DEV JOB -> see parse_fio
 	}
 }
 
+# CPU use of a run: cpu_ticks before and after, then cpu_busy.  Under TCG
+# every stack is CPU-bound; one below 100% left a CPU idle.
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+cpu_busy() {	# cpu_busy "BUSY IDLE" "BUSY IDLE" -> % of all CPUs busy
+	# (busybox awk reads an unparenthesised ">" in printf as a redirection)
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		bu = y[1] - x[1]; t = bu + y[2] - x[2]
+		printf "%.0f\n", (t > 0 ? 100 * bu / t : 0) }'
+}
+
 # RESULTS columns: 4 MiB/s, 5 IOPS, 6/7 lat p50/p99, 8/9 clat p50/p99,
 # 10 CPU busy % (bench-mirror.sh only)
 col_of() { [ "$(job_unit "$1")" = IOPS ] && echo 5 || echo 4; }

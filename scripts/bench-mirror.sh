@@ -281,15 +281,6 @@ done
 info "preconditioned 3 x $RAM_MB MiB in $(($(date +%s) - t0))s"
 
 # --- measure --------------------------------------------------------------------
-# CPU use of a run: what the stacks spend for their throughput.  Under TCG
-# every stack here is CPU-bound; a contender below 100% left a CPU idle.
-cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
-cpu_busy() {	# cpu_busy "BUSY IDLE" "BUSY IDLE" -> % of all CPUs busy
-	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ")
-		bu = y[1] - x[1]; t = bu + y[2] - x[2]
-		printf "%.0f\n", (t > 0 ? 100 * bu / t : 0) }'
-}
-
 T_START=$(date +%s)
 n=${#CONTENDERS[@]}
 info "measuring; expect about $((REPS * $(echo "$JOBS" | wc -w) * n * (RUNTIME + RAMP + 3) / 60 + 1)) min"

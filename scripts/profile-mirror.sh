@@ -62,7 +62,6 @@ down() {
 	check dmsetup remove --retry bm
 	[ "$1" = tenant ] || check dmsetup remove --retry bm-mirror
 }
-cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
 
 bench_env "dm-tenant profile: $JOB, ${RUNTIME}s"
 for c in tenant crypt/dmr; do
@@ -78,9 +77,7 @@ for c in tenant crypt/dmr; do
 	# shellcheck disable=SC2086
 	set -- $res
 	echo
-	echo "=== $c: $1 MiB/s, $2 IOPS, CPU busy" \
-		"$(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-			bu = y[1] - x[1]; t = bu + y[2] - x[2]; printf "%.0f%%", (t > 0 ? 100 * bu / t : 0) }') ==="
+	echo "=== $c: $1 MiB/s, $2 IOPS, CPU busy $(cpu_busy "$a" "$b")% ==="
 	echo "top symbols (% of all samples, both CPUs, idle included):"
 	perf report -i $OUT/perf.data --no-children --sort sym --stdio -g none \
 		--percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
