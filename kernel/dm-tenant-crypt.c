@@ -37,8 +37,8 @@
  * otherwise do all the work on its own CPU, and without the tail it falls
  * back inline whenever the queue drained for a moment.  One that waits
  * for each write (QD1) never sees another in flight and keeps the lowest
- * latency.  A leg that completes inside submit_bio (brd) never shows a
- * write in flight either: there the submitter does all the work.
+ * latency.  Legs that complete inside submit_bio (brd) hide a deep queue
+ * too; the periodic probe (TENANT_PROBE_EVERY) finds it.
  * 0: every write inline.
  */
 static unsigned int write_inline_max = 64 << 10;
@@ -706,38 +706,65 @@ fail:
 	bio_endio(bio);
 }
 
-static void tenant_write_work(struct work_struct *work)
+static void tenant_encrypt_work(struct work_struct *work)
 {
 	struct tenant_io *io = container_of(work, struct tenant_io, work);
 
 	tenant_write_continue(io->tc, io);
 }
 
-#define TENANT_QUEUED_AFTER_BUSY 8
+#define TENANT_QUEUED_AFTER_BUSY 64
+#define TENANT_PROBE_WRITES 8
+
+/*
+ * Legs that complete inside submit_bio (brd, pmem, zram) answer every
+ * inline write before its submitter can send the next one, so even a
+ * deep queue never shows a write in flight.  After TENANT_PROBE_EVERY
+ * inline writes in a row, the next TENANT_PROBE_WRITES are queued (a
+ * probe): a deep queue then overlaps them and stays queued while it
+ * lasts; a writer that waits for each write pays the hop on those few
+ * and goes back inline (8 writes in 4096).  A deep queue whose writes the
+ * workers finish as fast as they come stops overlapping now and then and
+ * falls back inline: after a probe or a stretch that found one, the next
+ * probe comes after TENANT_PROBE_AGAIN writes.
+ */
+#define TENANT_PROBE_EVERY 4096
+#define TENANT_PROBE_AGAIN 256
 
 /*
  * Encrypt and submit here, or on the write workqueue if the write is large
- * or the volume has a deep queue.  queued_left is a hint shared without a
- * lock, written only when it changes.
+ * or the volume has a deep queue.  queued_left, inline_run and deep_seen
+ * are hints shared without a lock, written only when they change.
  */
 void tenant_write_dispatch(struct tenant_c *tc, struct tenant_io *io)
 {
 	unsigned int inline_max = READ_ONCE(write_inline_max);
 	unsigned int left = READ_ONCE(tc->queued_left);
+	unsigned int run;
 	bool deep;
 
 	if (atomic_inc_return(&tc->writes_inflight) > 1) {
 		deep = true;
 		if (left != TENANT_QUEUED_AFTER_BUSY)
 			WRITE_ONCE(tc->queued_left, TENANT_QUEUED_AFTER_BUSY);
+		if (!READ_ONCE(tc->deep_seen))
+			WRITE_ONCE(tc->deep_seen, true);
+	} else if (left) {
+		deep = true;
+		WRITE_ONCE(tc->queued_left, left - 1);
 	} else {
-		deep = left;
-		if (left)
-			WRITE_ONCE(tc->queued_left, left - 1);
+		run = READ_ONCE(tc->inline_run) + 1;
+		deep = run >= (READ_ONCE(tc->deep_seen) ? TENANT_PROBE_AGAIN :
+						       TENANT_PROBE_EVERY);
+		WRITE_ONCE(tc->inline_run, deep ? 0 : run);
+		if (deep) {
+			WRITE_ONCE(tc->queued_left, TENANT_PROBE_WRITES - 1);
+			WRITE_ONCE(tc->deep_seen, false);
+		}
 	}
 
 	if (inline_max && (io->bio->bi_iter.bi_size > inline_max || deep)) {
-		INIT_WORK(&io->work, tenant_write_work);
+		INIT_WORK(&io->work, tenant_encrypt_work);
 		queue_work(tc->write_wq, &io->work);
 		return;
 	}

@@ -35,6 +35,7 @@
 #                          same disks; DMT_BOOT=1,2,... tells which boot
 #   # vm-mem: 4096         memory in MB
 #   # vm-smp: 2            virtual CPUs
+#   # vm-append: tsc=reliable  extra kernel parameters (before VM_APPEND)
 #   # vm-modules: a b      modules modprobe'd at boot before the test
 #   # vm-long: yes         left out of the default set (make check) unless
 #                          VM_LONG=1; named tests always run (make check-long)
@@ -274,7 +275,7 @@ run_boot() {
 	[ "$guest_secs" -ge 5 ] || guest_secs=5
 	local append="console=ttyS0 panic=-1 oops=panic mitigations=off"
 	append+=" cryptomgr.notests=1 dmt.test=$VM_REL dmt.boot=$b dmt.boots=$n"
-	append+=" dmt.mode=$MODE dmt.timeout=$guest_secs ${VM_APPEND:-}"
+	append+=" dmt.mode=$MODE dmt.timeout=$guest_secs ${APPEND_HDR:-} ${VM_APPEND:-}"
 	local cmd=("$QEMU" -accel tcg -cpu max -smp "$SMP" -m "$MEM"
 		-nodefaults -no-user-config -display none -no-reboot
 		-kernel "$KERNEL" -initrd "$WORK/initrd.img" -append "$append"
@@ -368,6 +369,7 @@ run_test() {
 	boots=$(header "$SCRIPT" boots); boots=${boots:-1}
 	disks=$(header "$SCRIPT" disks)
 	modules=$(header "$SCRIPT" modules)
+	APPEND_HDR=$(header "$SCRIPT" append)
 	MEM=${MEM_OPT:-$(header "$SCRIPT" mem)}
 	if [ -z "$MEM" ]; then
 		if [ "$MODE" = test ]; then MEM=${VM_MEM:-3072}; else MEM=${VM_MEM:-4096}; fi

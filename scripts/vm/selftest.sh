@@ -159,6 +159,8 @@ if [ "$HOST_ONLY" = 0 ]; then
 #!/bin/bash
 # Harness selftest: exits 0, but the kernel log gets a WARNING.
 # vm-timeout: 60
+# vm-append: dmt.selftest=appended
+grep -qw dmt.selftest=appended /proc/cmdline && echo "vm-append header on the kernel command line"
 echo "planting a warning"
 echo "WARNING: CPU: 0 PID: 1 at selftest/planted.c:1 dmt_selftest+0x0/0x1" > /dev/kmsg
 exit 0
@@ -205,6 +207,11 @@ EOF
 		ok "summary line '0 passed, 3 failed'"
 	else
 		ko "summary line '0 passed, 3 failed' missing"
+	fi
+	if grep -q '^vm-append header on the kernel command line' build/vm/logs/st-warn.log; then
+		ok "vm-append header reaches the guest kernel command line"
+	else
+		ko "vm-append header not on the guest kernel command line (build/vm/logs/st-warn.log)"
 	fi
 	for n in st-warn st-hang st-hardhang; do
 		if [ -s "build/vm/logs/$n.log" ] &&

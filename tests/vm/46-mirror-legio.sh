@@ -7,9 +7,12 @@
 #      that set no max_sectors (brd), which split every page in two.
 #      Counted on dm-linear legs over brd (/sys/block/dm-N/stat counts
 #      bios).  1 MiB writes that straddle two regions verify.
-#   2. Legs that complete asynchronously (null_blk, timer): 4 KiB writes
-#      at QD16 go to the workqueue while another write is in flight, QD1
-#      writes stay inline; both verify, and the legs end identical.
+#   2. Which path small writes take, counted with the workqueue tracepoint
+#      (tenant_encrypt_work items): on legs that complete inside submit_bio
+#      (brd), QD1 writes stay inline but for the periodic probe, and a
+#      QD16 writer, found by a probe, goes to the workqueue.  On legs that
+#      complete asynchronously (null_blk, timer) the same; all verify, and
+#      the legs end identical.
 #   3. Bounce pages are reused through a per-CPU stash that a shrinker
 #      empties: writes verify while drop_caches runs the shrinker over and
 #      over, and the module unloads cleanly afterwards.
@@ -44,6 +47,45 @@ leg_writes() {
 	awk '{ print $5, $7 }' "/sys/block/dm-$minor/stat"
 }
 
+# queued_writes NAME ARGS...: fio_verify NAME ARGS... on $dev; QUEUED is set
+# to how many writes went through the write workqueue (-1: no tracepoint)
+TR=/sys/kernel/tracing
+[ -d $TR/events ] || mount -t tracefs nodev $TR 2>/dev/null || true
+queued_writes() {
+	local ev=$TR/events/workqueue/workqueue_queue_work
+	QUEUED=-1
+	if [ ! -e "$ev/enable" ]; then
+		fio_verify "$dev" "$@"
+		return
+	fi
+	echo 8192 >$TR/buffer_size_kb
+	echo >$TR/trace
+	echo 1 >"$ev/enable"
+	fio_verify "$dev" "$@"
+	echo 0 >"$ev/enable"
+	# A full buffer drops events: the count would be too low.
+	if grep -q '^overrun: [1-9]' $TR/per_cpu/cpu*/stats; then
+		fail "trace buffer overran while counting $1"
+	fi
+	QUEUED=$(grep -c 'function=tenant_encrypt_work' $TR/trace)
+}
+# check_paths QD1_QUEUED QD16_QUEUED WRITES WHERE
+check_paths() {
+	if [ "$1" -lt 0 ]; then
+		info "$4: no workqueue tracepoint, write paths not counted"
+		return
+	fi
+	info "$4: $3 QD1 writes, $1 queued; $(($3 * 2)) QD16 writes, $2 queued"
+	if [ "$1" -lt 8 ] || [ "$1" -gt 24 ]; then
+		fail "$4: $1 of $3 QD1 writes queued (expected 8-24: probes only)"
+	fi
+	# Up to 4096 go inline before the first probe, and the volume drops
+	# back inline for a while when the workers keep up (about 70% were
+	# queued on brd, all on null_blk); without the probe none on brd.
+	[ "$2" -ge $(($3 / 2)) ] ||
+		fail "$4: only $2 of $(($3 * 2)) QD16 writes queued (expected a quarter or more)"
+}
+
 # --- 1: leg writes are whole regions ------------------------------------------
 for i in 0 1 2; do
 	check dmsetup create b$i --table "0 $LEGSZ linear /dev/ram$i 0"
@@ -76,6 +118,14 @@ fio_verify "$dev" straddle --rw=write --bs=1M --offset=256k --size=60M --iodepth
 assert_legs_identical $META $LEN $L/b0 $L/b1 $L/b2
 info "region-straddling 1 MiB writes verify; legs identical"
 
+# --- 2 (on brd): which path small writes take --------------------------------------
+# The writes before left a tail of queued writes (64): use it up first.
+fio_verify "$dev" path-warmup --rw=randwrite --bs=4k --size=2M --iodepth=1
+queued_writes path-qd1 --rw=randwrite --bs=4k --size=32M --iodepth=1
+q1=$QUEUED
+queued_writes path-qd16 --rw=randwrite --bs=4k --size=64M --iodepth=16 --verify_backlog=256
+check_paths "$q1" "$QUEUED" 8192 "brd legs"
+
 # --- 3 (on brd): the stash under the shrinker ----------------------------------
 ( for _ in $(seq 1 40); do echo 2 >/proc/sys/vm/drop_caches; sleep 0.2; done ) &
 dropper=$!
@@ -101,8 +151,11 @@ TABLE="0 $LEN tenant acme io aes-xts-plain64 $REF 0 3 local $L/n0 $META local $L
 tenant_create io "$TABLE"
 dev=$(dm_dev_path io)
 mirror_wait_idle io 300
-fio_verify "$dev" async-qd16 --rw=randwrite --bs=4k --size=32M --iodepth=16 --verify_backlog=256
-fio_verify "$dev" async-qd1 --rw=randwrite --bs=4k --size=4M --iodepth=1
+queued_writes async-qd16 --rw=randwrite --bs=4k --size=64M --iodepth=16 --verify_backlog=256
+q16=$QUEUED
+fio_verify "$dev" async-warmup --rw=randwrite --bs=4k --size=2M --iodepth=1
+queued_writes async-qd1 --rw=randwrite --bs=4k --size=32M --iodepth=1
+check_paths "$QUEUED" "$q16" 8192 "null_blk legs"
 fio_verify "$dev" async-seq --rw=write --bs=1M --size=64M --iodepth=4
 [ "$(mirror_leg_states io)" = AAA ] || fail "legs: $(dmsetup status io)"
 assert_legs_identical $META $LEN $L/n0 $L/n1 $L/n2
