@@ -162,8 +162,8 @@ struct tenant_c {
 
 	atomic_t writes_inflight;	/* dispatched, not answered: inline or not */
 	unsigned int queued_left;	/* small writes still queued after a busy one */
-	unsigned int inline_run;	/* small writes inline since the last probe */
-	bool deep_seen;			/* a write found another in flight since */
+	unsigned int inline_run;	/* writes without a deep queue since the last probe */
+	bool deep_seen;			/* one found another in flight since the last probe */
 
 	u64 iv_offset;			/* 512B sectors */
 	unsigned int sector_size;

@@ -63,10 +63,7 @@
 # vm-timeout: 2400
 # vm-mem: 4096
 # vm-smp: 2
-# Clock reads at TSC cost, as on real machines: under TCG the kernel finds
-# the vCPUs' TSCs unsynchronized and falls back to the emulated HPET, and
-# then every clock read (fio's several per I/O, the block layer's) is an
-# emulated MMIO access: 29% of fio's CPU in a 4 KiB write profile.
+# Clocks from the TSC, not the emulated HPET (Documentation/design.md):
 # vm-append: tsc=reliable
 # shellcheck source=tests/vm/lib.sh
 . "$DMT_LIB"
