@@ -540,6 +540,42 @@ static void test_attach_failure_records_nothing(void **state)
 	assert_int_equal(fake.attach_calls, 1);
 }
 
+/*
+ * A mapping the store does not record must not survive: when the
+ * attachment row or the audit commit fails after the device was made,
+ * the device is removed again and the caller gets an error.
+ */
+static void test_attach_unrecorded_is_undone(void **state)
+{
+	struct fx *fx = *state;
+
+	make_volume(fx);
+	sql(fx, "CREATE TRIGGER no_attach BEFORE INSERT ON attachments"
+		" BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END;");
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "internal");
+	assert_int_equal(fake.attach_calls, 1);
+	assert_int_equal(fake.detach_calls, 1);
+	assert_false(is_attached(fx));
+	assert_string_equal(audit_tail(fx).r.result, "internal");
+	sql(fx, "DROP TRIGGER no_attach;");
+
+	/* The row lands but its audit record cannot: rolled back, undone. */
+	break_audit(fx);
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "internal");
+	mend_audit(fx);
+	assert_int_equal(fake.attach_calls, 2);
+	assert_int_equal(fake.detach_calls, 2);
+	assert_false(is_attached(fx));
+
+	/* And the next attach works. */
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "ok");
+	assert_int_equal(fake.detach_calls, 2);
+	assert_true(is_attached(fx));
+}
+
 static void test_delete_attached_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -798,6 +834,7 @@ int main(void)
 		T(test_audit_failure_undoes_the_change),
 		T(test_attach_detach_recorded),
 		T(test_attach_failure_records_nothing),
+		T(test_attach_unrecorded_is_undone),
 		T(test_delete_attached_refused),
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),

@@ -907,6 +907,39 @@ int op_chown_nodes(struct op *op, const char *name, uid_t uid)
 	return done ? 0 : -ENOENT;
 }
 
+/*
+ * Remove a mapping just made whose attachment was not recorded; the reason
+ * the request failed stays in @op->msg, a failed removal is added to it.
+ */
+static void attach_undo(struct op *op, const char *name)
+{
+	int r = dmt_volume_detach(op->d->dmt, name, 0);
+	size_t n = strlen(op->msg);
+
+	if (r && r != -ENODEV) {
+		td_log(LOG_CRIT, "%s: attach not recorded and the device could NOT be removed: %s: remove it with 'dmsetup remove %s'",
+		       name, strerror(-r), name);
+		snprintf(op->msg + n, sizeof(op->msg) - n,
+			 "; the device %s could not be removed (%s): run 'dmsetup remove %s'",
+			 name, strerror(-r), name);
+		return;
+	}
+	op_udev_owner_forget(op->d, name);
+	snprintf(op->msg + n, sizeof(op->msg) - n, "; the device was removed");
+}
+
+static void attach_committed(struct op *op)
+{
+	free(op->after_arg);
+	op->after_arg = NULL;
+}
+
+static void attach_aborted(struct op *op)
+{
+	attach_undo(op, op->after_arg);
+	attach_committed(op);
+}
+
 static enum td_err op_volume_attach(struct op *op)
 {
 	const char *vm = td_arg_str(op->req, "vm");
@@ -1005,13 +1038,28 @@ static enum td_err op_volume_attach(struct op *op)
 	if (op_chown_nodes(op, name, owner))
 		td_log(LOG_WARNING, "%s: cannot hand the device node to uid %u",
 		       name, (unsigned int)owner);
-	op_tx_begin(op);	/* without it, the rows still land */
-	if (!v.vm[0] && td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
-		td_log(LOG_ERR, "%s: cannot record VM: %s", name,
-		       td_store_err(op->d->st));
-	if (td_attach_add(op->d->st, v.tenant, v.id, vm, name, path, owner))
-		td_log(LOG_ERR, "%s: attachment NOT recorded: %s", name,
-		       td_store_err(op->d->st));
+	/* A plaintext mapping the store does not know must not stay. */
+	e = op_tx_begin(op);
+	if (!e && !v.vm[0] && td_volume_set_vm(op->d->st, v.tenant, v.id, vm))
+		e = op_fail(op, TD_E_INTERNAL, "cannot record the VM: %s",
+			    td_store_err(op->d->st));
+	if (!e && td_attach_add(op->d->st, v.tenant, v.id, vm, name, path,
+				owner))
+		e = op_fail(op, TD_E_INTERNAL,
+			    "the attachment could not be recorded: %s",
+			    td_store_err(op->d->st));
+	if (!e)
+		op->after_arg = strdup(name);
+	if (!e && !op->after_arg)
+		e = op_fail(op, TD_E_INTERNAL, "out of memory");
+	if (e) {
+		op_hint(op, "check the database's disk (space, permissions), then repeat");
+		attach_undo(op, name);
+		return e;
+	}
+	/* The commit with the audit record may still fail (finish()). */
+	op->after_commit = attach_committed;
+	op->after_abort = attach_aborted;
 	snprintf(op->detail, sizeof(op->detail), "%.60s for vm %.64s owner uid %u",
 		 name, vm, (unsigned int)owner);
 	op->result = json_object_new_object();
