@@ -228,6 +228,28 @@ int __wrap_dmt_volume_create(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 	return 0;
 }
 
+/*
+ * A request the parser accepts with a verb the dispatch has no handler
+ * for, as a protocol table newer than the handlers would give.
+ */
+static bool parse_unserved;
+enum td_err __real_td_parse_request(const char *buf, size_t len,
+				    struct td_request *r, char *msg,
+				    size_t msglen);
+enum td_err __wrap_td_parse_request(const char *buf, size_t len,
+				    struct td_request *r, char *msg,
+				    size_t msglen);
+enum td_err __wrap_td_parse_request(const char *buf, size_t len,
+				    struct td_request *r, char *msg,
+				    size_t msglen)
+{
+	enum td_err e = __real_td_parse_request(buf, len, r, msg, msglen);
+
+	if (!e && parse_unserved)
+		r->verb = TD_V__COUNT;
+	return e;
+}
+
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx);
 const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
 {
@@ -255,6 +277,7 @@ static int setup(void **state)
 	fake_nerased = 0;
 	fake_erase_fails = NULL;
 	fake_threads = 0;
+	parse_unserved = false;
 	memset(&fake_create, 0, sizeof(fake_create));
 	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
@@ -576,6 +599,35 @@ static void test_attach_unrecorded_is_undone(void **state)
 	assert_true(is_attached(fx));
 }
 
+/* A verb without a handler is refused and audited, never called. */
+static void test_unserved_verb_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct td_tenant t;
+	struct last_rec l;
+	enum td_verb v;
+
+	parse_unserved = true;
+	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
+			    "unsupported");
+	parse_unserved = false;
+	assert_int_equal(td_tenant_get(fx->d.st, "acme", &t), -ENOENT);
+	l = audit_tail(fx);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.r.result, "unsupported");
+	assert_string_equal(l.r.action, "tenant.create");
+	/* The tables indexed by verb agree: a name, a role, a handler. */
+	for (v = 0; v < TD_V__COUNT; v++) {
+		const struct td_verb_info *vi = td_verb_info(v);
+
+		assert_non_null(vi);
+		assert_ptr_equal(td_verb_by_name(vi->name), vi);
+		assert_true(td_verb_served(v));
+		assert_true(strlen(td_verb_roles_hint(v)) > 0);
+	}
+	assert_false(td_verb_served(TD_V__COUNT));
+}
+
 static void test_delete_attached_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -835,6 +887,7 @@ int main(void)
 		T(test_attach_detach_recorded),
 		T(test_attach_failure_records_nothing),
 		T(test_attach_unrecorded_is_undone),
+		T(test_unserved_verb_refused),
 		T(test_delete_attached_refused),
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),

@@ -1309,8 +1309,7 @@ static enum td_err op_audit_verify(struct op *op)
 
 /* --- dispatch ------------------------------------------------------------- */
 
-typedef enum td_err (*op_fn)(struct op *op);
-
+/* Indexed by verb; a verb left out is refused (op_handler()). */
 static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_TENANT_CREATE]	= op_tenant_create,
 	[TD_V_TENANT_LIST]	= op_tenant_list,
@@ -1345,6 +1344,25 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_VOLUME_AUTO]	= op_volume_auto,
 	/* -- remote (issue 4) -- */
 };
+
+static op_fn op_handler(enum td_verb verb)
+{
+	if ((unsigned int)verb >= TD_V__COUNT)
+		return NULL;
+	return handlers[verb];
+}
+
+bool td_verb_served(enum td_verb verb)
+{
+	return op_handler(verb) != NULL;
+}
+
+static enum td_err op_unserved(struct op *op)
+{
+	op_hint(op, "this tenantd does not serve it: run a tenantd and tenantctl of the same version");
+	return op_fail(op, TD_E_UNSUPPORTED, "verb '%s' has no handler in this tenantd",
+		       op->req->verb_text);
+}
 
 static json_object *finish(struct op *op, enum td_err e, const char *action)
 {
@@ -1419,10 +1437,13 @@ json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
 			op_hint(&op, "see tenantctl(8) or Documentation/tenantd-protocol.md for the verbs");
 		reply = finish(&op, e, req.verb_text);
 	} else {
-		e = handlers[req.verb](&op);
+		op_fn fn = op_handler(req.verb);
+
+		e = fn ? fn(&op) : op_unserved(&op);
 		if (e == TD_OK && !op.result)
 			op.result = json_object_new_object();
-		reply = finish(&op, e, td_verb_name(req.verb));
+		reply = finish(&op, e, fn ? td_verb_name(req.verb) :
+			       req.verb_text);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	td_log(LOG_DEBUG, "request timing: %s %s: %.1f ms (audit included)",

@@ -42,6 +42,8 @@ struct td_caller {
  */
 json_object *td_handle_line(struct td_daemon *d, const struct td_caller *c,
 			    const char *line, size_t len);
+/* The dispatch has a handler for @verb (others are answered unsupported). */
+bool td_verb_served(enum td_verb verb);
 /* A reply for a request that never got complete (timeout, too large). */
 json_object *td_handle_broken(struct td_daemon *d, const struct td_caller *c,
 			      enum td_err e, const char *msg);

@@ -160,14 +160,16 @@ const struct td_verb_info *td_verb_by_name(const char *name)
 	unsigned int i;
 
 	for (i = 0; name && i < TD_V__COUNT; i++)
-		if (!strcmp(td_verbs[i].name, name))
+		if (td_verb_info(i) && !strcmp(td_verbs[i].name, name))
 			return &td_verbs[i];
 	return NULL;
 }
 
+/* A row left out of td_verbs[] (or out of place) is no verb. */
 const struct td_verb_info *td_verb_info(enum td_verb v)
 {
-	if ((unsigned int)v >= TD_V__COUNT)
+	if ((unsigned int)v >= TD_V__COUNT || !td_verbs[v].name ||
+	    td_verbs[v].verb != v)
 		return NULL;
 	return &td_verbs[v];
 }
