@@ -487,6 +487,52 @@ static void test_scan_held_and_detached(void **state)
 	assert_int_equal(nsent, 1);
 }
 
+/*
+ * A leg failed through tenantd stays held across a restart of tenantd: the
+ * hold is in the store, not only in memory.
+ */
+static void test_hold_survives_restart(void **state)
+{
+	struct fx *fx = *state;
+	struct td_caller op = { .uid = 0, .pid = 1 };
+	const char *fail = "{\"verb\":\"leg.fail\",\"args\":{\"tenant\":"
+		"\"acme\",\"volume\":\"rr\",\"leg\":1}}";
+	const char *recover = "{\"verb\":\"leg.recover\",\"args\":{\"tenant\":"
+		"\"acme\",\"volume\":\"rr\",\"leg\":1}}";
+	int64_t t = 3000000;
+	char err[256];
+	json_object *rep, *ok;
+
+	fx->d.no_dm = false;
+	rep = td_handle_line(&fx->d, &op, fail, strlen(fail));
+	assert_true(json_object_object_get_ex(rep, "ok", &ok));
+	assert_true(json_object_get_boolean(ok));
+	json_object_put(rep);
+	assert_int_equal(nsent, 1);
+	assert_string_equal(sent[0], "leg 1 fail");
+
+	/* tenantd stops and starts: memory gone, the store reopened */
+	td_monitor_stop();
+	td_store_close(fx->d.st);
+	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
+	set_status("ADA", "idle", "loaded");
+	for (int i = 0; i < 10; i++)
+		td_monitor_scan(&fx->d, t + i * 1000, 1);
+	assert_int_equal(nsent, 1);		/* no recover */
+
+	/* leg.recover releases it, for good */
+	rep = td_handle_line(&fx->d, &op, recover, strlen(recover));
+	json_object_put(rep);
+	assert_int_equal(nsent, 2);
+	td_monitor_stop();
+	td_store_close(fx->d.st);
+	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++)
+		td_monitor_scan(&fx->d, t + 20000 + i * 1000, 1);
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[2], "leg 1 recover");
+}
+
 /* Two failed remote legs: one recover per volume and scan. */
 static void test_scan_one_per_volume(void **state)
 {
@@ -529,6 +575,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scan_held_and_detached,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_one_per_volume,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_survives_restart,
 						setup, teardown),
 	};
 

@@ -112,6 +112,7 @@ bool td_monitor_sync_idle(const char *const *extra, unsigned int n)
 static struct td_mon_leg *tab;
 static size_t ntab, captab;
 static int64_t next_scan;	/* monotonic ms; 0: at the next tick */
+static bool holds_loaded;	/* the store's leg holds are in tab */
 
 static int64_t mono_ms(void)
 {
@@ -204,6 +205,18 @@ void td_monitor_stop(void)
 	tab = NULL;
 	ntab = captab = 0;
 	next_scan = 0;
+	holds_loaded = false;
+}
+
+static int restore_hold(const char *tenant, const char *volume,
+			unsigned int leg, void *arg)
+{
+	char name[128];
+
+	(void)arg;
+	td_dm_name(tenant, volume, name, sizeof(name));
+	td_monitor_hold(name, leg, true);
+	return 0;
 }
 
 /* --- the scan ------------------------------------------------------------- */
@@ -264,8 +277,9 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 	struct dmt_status *st = NULL;
 	struct td_mon_obs o;
 	const char *extra[2];
+	enum td_mon_action action;
 	unsigned int i, n;
-	bool sent = false;
+	bool sent = false, held;
 	int r = dmt_dev_status(d->dmt, v->dm_name, &st);
 
 	if (r) {
@@ -306,7 +320,14 @@ static void scan_volume(struct td_daemon *d, const struct td_volume *v,
 		if (!l)
 			continue;
 		l->seen = true;
-		switch (td_monitor_decide(l, &o, now, iv)) {
+		held = l->held;
+		action = td_monitor_decide(l, &o, now, iv);
+		/* Seen in sync again (recovered outside tenantd): released. */
+		if (held && !l->held &&
+		    td_leg_hold_set(d->st, v->tenant, v->id, i, false))
+			td_log(LOG_ERR, "monitor: %s/%s: leg %u: hold not released: %s",
+			       v->tenant, v->id, i, td_store_err(d->st));
+		switch (action) {
 		case TD_MON_FAILED:
 			td_log(LOG_WARNING, "%s/%s: remote leg %u failed: first retry in %u s",
 			       v->tenant, v->id, i,
@@ -332,6 +353,15 @@ void td_monitor_scan(struct td_daemon *d, int64_t now, unsigned int iv)
 	struct vol_list vl;
 	size_t i, j;
 
+	/* Holds set by leg.fail before a restart: loaded before any retry. */
+	if (!holds_loaded) {
+		if (td_leg_hold_foreach(d->st, restore_hold, NULL)) {
+			td_log(LOG_ERR, "monitor: leg holds: %s: no retries until they are read",
+			       td_store_err(d->st));
+			return;
+		}
+		holds_loaded = true;
+	}
 	for (i = 0; i < ntab; i++)
 		tab[i].seen = false;
 	if (op_collect_vols(d->st, NULL, &vl)) {

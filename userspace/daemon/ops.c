@@ -1155,9 +1155,21 @@ static enum td_err op_leg(struct op *op)
 	}
 	if (r)
 		return op_from_errno(op, r, msg);
-	/* remote (issue 4): a leg failed by hand is not retried */
-	if (!strcmp(v.legs[idx].cls, "remote"))
+	/* remote (issue 4): a leg failed by hand is not retried, not even
+	 * by the next tenantd: the hold is in the store too. */
+	if (!strcmp(v.legs[idx].cls, "remote")) {
 		td_monitor_hold(v.dm_name, (unsigned int)idx, failing);
+		e = op_tx_begin(op);
+		if (!e && td_leg_hold_set(op->d->st, v.tenant, v.id,
+					  (unsigned int)idx, failing))
+			e = op_fail(op, TD_E_INTERNAL,
+				    "'%s' was done, but the hold could not be recorded: %s",
+				    msg, td_store_err(op->d->st));
+		if (e) {
+			op_hint(op, "check the database's disk (space, permissions), then repeat the command");
+			return e;
+		}
+	}
 	snprintf(op->detail, sizeof(op->detail), "%s", msg);
 	op->result = json_object_new_object();
 	return TD_OK;

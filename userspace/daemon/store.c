@@ -37,6 +37,7 @@ static int write_head_file(struct td_store *st, int64_t seq,
  *   3: access_grants (just-in-time access, Documentation/jit-access.md)
  *   4: wipes (destruction jobs, progress, certificates)
  *   5: volume_auto, leg_presence (udev provisioning)
+ *   6: leg_holds (legs failed on purpose, kept from the leg monitor)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -161,6 +162,14 @@ const char *const td_schema_steps[] = {
 	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
 	"    ON DELETE CASCADE);",
 	/* -- remote (issue 4) -- */
+	"CREATE TABLE leg_holds ("
+	"  tenant TEXT NOT NULL,"
+	"  volume TEXT NOT NULL,"
+	"  idx INTEGER NOT NULL,"
+	"  since TEXT NOT NULL,"
+	"  PRIMARY KEY (tenant, volume, idx),"
+	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
+	"    ON DELETE CASCADE);",
 };
 const int td_schema_version =
 	(int)(sizeof(td_schema_steps) / sizeof(td_schema_steps[0]));
@@ -932,6 +941,53 @@ int td_audit_foreach(struct td_store *st, int64_t after, int64_t limit,
 	sqlite3_finalize(s);
 	if (!ret && rc != SQLITE_DONE)
 		return sql_err(st, "audit");
+	return ret;
+}
+
+/* --- leg holds -------------------------------------------------------- */
+
+int td_leg_hold_set(struct td_store *st, const char *tenant,
+		    const char *volume, unsigned int leg, bool held)
+{
+	sqlite3_stmt *s = prep(st, held ?
+		"INSERT OR REPLACE INTO leg_holds (tenant, volume, idx, since)"
+		" VALUES (?, ?, ?, ?)" :
+		"DELETE FROM leg_holds WHERE tenant = ? AND volume = ?"
+		" AND idx = ?");
+	char now[40];
+
+	if (!s)
+		return -EIO;
+	bind_text(s, 1, tenant);
+	bind_text(s, 2, volume);
+	sqlite3_bind_int64(s, 3, leg);
+	if (held) {
+		td_now(now, sizeof(now));
+		bind_text(s, 4, now);
+	}
+	return run(st, s, false);
+}
+
+int td_leg_hold_foreach(struct td_store *st, td_leg_hold_fn fn, void *arg)
+{
+	sqlite3_stmt *s = prep(st, "SELECT tenant, volume, idx FROM leg_holds"
+			       " ORDER BY tenant, volume, idx");
+	char tenant[TD_ID_MAX + 1], volume[TD_ID_MAX + 1];
+	int rc, ret = 0;
+
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		col_text(s, 0, tenant, sizeof(tenant));
+		col_text(s, 1, volume, sizeof(volume));
+		ret = fn(tenant, volume,
+			 (unsigned int)sqlite3_column_int64(s, 2), arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = sql_err(st, "step");
+	sqlite3_finalize(s);
 	return ret;
 }
 

@@ -147,6 +147,16 @@ int td_intent_del(struct td_store *st, const char *uuid);
 typedef int (*td_intent_fn)(const struct td_intent *in, void *arg);
 int td_intent_foreach(struct td_store *st, td_intent_fn fn, void *arg);
 
+/*
+ * Leg holds: a leg failed on purpose (leg.fail) that the leg monitor must
+ * not recover; kept until leg.recover, across restarts.
+ */
+int td_leg_hold_set(struct td_store *st, const char *tenant,
+		    const char *volume, unsigned int leg, bool held);
+typedef int (*td_leg_hold_fn)(const char *tenant, const char *volume,
+			      unsigned int leg, void *arg);
+int td_leg_hold_foreach(struct td_store *st, td_leg_hold_fn fn, void *arg);
+
 /* Audit: append seals the record (seq, prev, hash) in one transaction. */
 int td_audit_append(struct td_store *st, struct td_audit_rec *r);
 typedef int (*td_audit_fn)(const struct td_audit_rec *r, void *arg);
