@@ -628,6 +628,99 @@ static void test_unserved_verb_refused(void **state)
 	assert_false(td_verb_served(TD_V__COUNT));
 }
 
+static int count_rows(void *arg, int n, char **val, char **col)
+{
+	(void)n; (void)col;
+	*(int *)arg = atoi(val[0]);
+	return 0;
+}
+
+static int wipe_rows(struct fx *fx, const char *where)
+{
+	char q[256];
+	int n = -1;
+
+	snprintf(q, sizeof(q), "SELECT count(*) FROM wipes WHERE %s", where);
+	assert_int_equal(sqlite3_exec(td_store_db(fx->d.st), q, count_rows,
+				      &n, NULL), SQLITE_OK);
+	return n;
+}
+
+static int audit_with(struct fx *fx, const char *action, const char *text)
+{
+	char q[256];
+	int n = -1;
+
+	snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE action = '%s'"
+		 " AND instr(detail, '%s') > 0", action, text);
+	assert_int_equal(sqlite3_exec(td_store_db(fx->d.st), q, count_rows,
+				      &n, NULL), SQLITE_OK);
+	return n;
+}
+
+#define WIPE_ROW(id, state, age, cert) \
+	"INSERT INTO wipes (id, tenant, volume, uuid, method, passes, verify," \
+	" legs, shred, uid, role, reason, state, started, finished, cert)" \
+	" VALUES (" id ", 'acme', 'v" id "', 'u" id "', 'zero', 1, 'full'," \
+	" '[]', '[]', 0, 'operator', 'r', '" state "'," \
+	" strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-" age " days')," \
+	" strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-" age " days'), " cert ");"
+#define CERT(sha) "'{\"audit\":{\"seq\":7,\"certificate_sha256\":\"" sha "\"}}'"
+
+/*
+ * Finished wipe jobs older than the retention are pruned; their
+ * certificates stay bound in the audit chain (one record per pruned job
+ * naming the certificate's hash); running jobs are never pruned.
+ */
+static void test_wipe_rows_pruned(void **state)
+{
+	struct fx *fx = *state;
+	static const char conf30[] = "operator uid=0\nwipe-retention-days 30\n";
+	char err[256];
+	FILE *f;
+
+	sql(fx, WIPE_ROW("1", "done", "400", CERT("aa11")));
+	sql(fx, WIPE_ROW("2", "done", "40", CERT("bb22")));
+	sql(fx, WIPE_ROW("3", "failed", "40", "NULL"));
+	sql(fx, WIPE_ROW("4", "done", "10", CERT("cc33")));
+	sql(fx, WIPE_ROW("5", "running", "500", "NULL"));
+
+	/* The default retention (365 days): only job 1 goes. */
+	td_wipe_tick(&fx->d);
+	assert_int_equal(wipe_rows(fx, "1"), 4);
+	assert_int_equal(wipe_rows(fx, "id = 1"), 0);
+	assert_int_equal(audit_with(fx, "wipe.prune", "aa11"), 1);
+
+	/* 30 days, after a reload */
+	td_config_free(&fx->d.cfg);
+	f = fmemopen((void *)conf30, sizeof(conf30) - 1, "r");
+	assert_non_null(f);
+	assert_int_equal(td_config_parse(f, "t.conf", &fx->d.cfg, err,
+					 sizeof(err)), 0);
+	fclose(f);
+	td_wipe_tick(&fx->d);
+	assert_int_equal(wipe_rows(fx, "1"), 2);
+	assert_int_equal(wipe_rows(fx, "id IN (4, 5)"), 2);
+	assert_int_equal(audit_with(fx, "wipe.prune", "bb22"), 1);
+	assert_int_equal(audit_with(fx, "wipe.prune", "job 3"), 1);
+	assert_int_equal(audit_with(fx, "wipe.prune", ""), 3);
+	/* Nothing more to prune: no further records. */
+	td_wipe_tick(&fx->d);
+	assert_int_equal(audit_with(fx, "wipe.prune", ""), 3);
+	/* A bad value is refused with what is allowed. */
+	{
+		static const char bad[] = "wipe-retention-days soon\n";
+		struct td_config c;
+
+		f = fmemopen((void *)bad, sizeof(bad) - 1, "r");
+		assert_non_null(f);
+		assert_int_not_equal(td_config_parse(f, "t.conf", &c, err,
+						     sizeof(err)), 0);
+		fclose(f);
+		assert_non_null(strstr(err, "0..36500"));
+	}
+}
+
 static void test_delete_attached_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -888,6 +981,7 @@ int main(void)
 		T(test_attach_failure_records_nothing),
 		T(test_attach_unrecorded_is_undone),
 		T(test_unserved_verb_refused),
+		T(test_wipe_rows_pruned),
 		T(test_delete_attached_refused),
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),

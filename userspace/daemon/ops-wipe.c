@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
@@ -814,10 +815,132 @@ static void job_finish(struct td_daemon *d, struct wipe_job *j)
 	json_object_put(jr.shred);
 }
 
+/* --- pruning of finished jobs ------------------------------------------ */
+
+#define PRUNE_EVERY_S	600
+
+struct pruned {
+	int64_t id;
+	char object[112];
+	char detail[160];
+};
+
+/* The row's audit record: which job, and the hash that binds its
+ * certificate (the "wipe.certificate" record keeps it too). */
+static void prune_note(sqlite3_stmt *s, unsigned int days, struct pruned *p)
+{
+	const char *cert = (const char *)sqlite3_column_text(s, 5);
+	json_object *c = cert ? json_tokener_parse(cert) : NULL, *a, *o;
+	const char *sha = NULL;
+	int64_t seq = 0;
+
+	if (c && json_object_object_get_ex(c, "audit", &a)) {
+		if (json_object_object_get_ex(a, "certificate_sha256", &o))
+			sha = json_object_get_string(o);
+		if (json_object_object_get_ex(a, "seq", &o))
+			seq = json_object_get_int64(o);
+	}
+	p->id = sqlite3_column_int64(s, 0);
+	td_fmt(p->object, sizeof(p->object), "%s/%s",
+	       (const char *)sqlite3_column_text(s, 1),
+	       (const char *)sqlite3_column_text(s, 2));
+	if (sha)
+		td_fmt(p->detail, sizeof(p->detail),
+		       "job %" PRId64 " %s %.10s, over %u days; certificate sha256 %.64s (record %" PRId64 ")",
+		       p->id, (const char *)sqlite3_column_text(s, 3),
+		       (const char *)sqlite3_column_text(s, 4), days, sha,
+		       seq);
+	else
+		td_fmt(p->detail, sizeof(p->detail),
+		       "job %" PRId64 " %s %.10s, over %u days; no certificate",
+		       p->id, (const char *)sqlite3_column_text(s, 3),
+		       (const char *)sqlite3_column_text(s, 4), days);
+	json_object_put(c);
+}
+
+/* Delete one job row with its audit record, both or neither. */
+static int prune_one(struct td_daemon *d, const struct pruned *p)
+{
+	sqlite3 *db = td_store_db(d->st);
+	sqlite3_stmt *s = NULL;
+	int r = td_store_begin(d->st);
+
+	if (!r)
+		r = op_audit(d, getuid(), getpid(), "daemon", "wipe.prune",
+			     p->object, "ok", p->detail);
+	if (!r && (sqlite3_prepare_v2(db, "DELETE FROM wipes WHERE id = ?",
+				      -1, &s, NULL) != SQLITE_OK ||
+		   sqlite3_bind_int64(s, 1, p->id) != SQLITE_OK ||
+		   sqlite3_step(s) != SQLITE_DONE))
+		r = -EIO;
+	sqlite3_finalize(s);
+	if (!r)
+		r = td_store_commit(d->st);
+	if (r)
+		td_store_rollback(d->st);
+	return r;
+}
+
+/*
+ * Finished jobs older than the retention go (at the first tick, every
+ * PRUNE_EVERY_S and after a reload changes the setting); running jobs stay.
+ */
+static void wipe_prune(struct td_daemon *d)
+{
+	static const struct td_store *last_st;
+	static unsigned int last_days;
+	static time_t next;
+	unsigned int days = d->cfg.wipe_retention_set ?
+		d->cfg.wipe_retention_days : TD_WIPE_RETENTION_DAYS_DEFAULT;
+	sqlite3 *db = td_store_db(d->st);
+	struct pruned *p = NULL, *np;
+	size_t n = 0, i;
+	time_t now = time(NULL), cut;
+	char cutoff[40];
+	sqlite3_stmt *s;
+	struct tm tm;
+
+	if (!days || (d->st == last_st && days == last_days && now < next))
+		return;
+	last_st = d->st;
+	last_days = days;
+	next = now + PRUNE_EVERY_S;
+	cut = now - (time_t)days * 86400;
+	gmtime_r(&cut, &tm);
+	strftime(cutoff, sizeof(cutoff), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (sqlite3_prepare_v2(db, "SELECT id, tenant, volume, state, finished,"
+			       " cert FROM wipes WHERE state != 'running'"
+			       " AND finished IS NOT NULL AND finished < ?"
+			       " ORDER BY id", -1, &s, NULL) != SQLITE_OK) {
+		td_log(LOG_ERR, "wipe prune: %s", sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_text(s, 1, cutoff, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		np = realloc(p, (n + 1) * sizeof(*p));
+		if (!np)
+			break;
+		p = np;
+		prune_note(s, days, &p[n++]);
+	}
+	sqlite3_finalize(s);
+	for (i = 0; i < n; i++)
+		if (prune_one(d, &p[i])) {
+			td_log(LOG_ERR, "wipe prune: job %" PRId64 " kept: %s",
+			       p[i].id, td_store_err(d->st));
+			break;
+		}
+	if (i)
+		td_log(LOG_INFO, "wipe prune: %zu finished job(s) older than %u days removed; their certificates stay bound in the audit chain",
+		       i, days);
+	free(p);
+}
+
 void td_wipe_tick(struct td_daemon *d)
 {
 	unsigned int i;
 
+	wipe_prune(d);
 	export_tick(d, false);
 	for (i = 0; i < MAX_JOBS; i++) {
 		if (!jobs[i] || !atomic_load(&jobs[i]->done))

@@ -79,6 +79,10 @@ void td_wipe_resume(struct td_daemon *d);
 /* Poll loop: certificates of finished wipes; busy: poll at least 2/s. */
 void td_wipe_tick(struct td_daemon *d);
 bool td_wipe_busy(void);
+/* Finished jobs are pruned after this many days unless tenantd.conf says
+ * otherwise (wipe-retention-days); their certificates stay bound in the
+ * audit chain. */
+#define TD_WIPE_RETENTION_DAYS_DEFAULT	365
 /* Shutdown: stop the workers (they resume at the next start). */
 void td_wipe_stop(struct td_daemon *d);
 

@@ -308,7 +308,8 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		    !strcmp(word, "access-max-duration") ||
 		    /* -- remote (issue 4) -- */
 		    !strcmp(word, "monitor-interval") ||
-		    !strcmp(word, "monitor_interval")) {
+		    !strcmp(word, "monitor_interval") ||
+		    !strcmp(word, "wipe-retention-days")) {
 			char *val = strtok_r(NULL, " \t\r", &save);
 
 			if (!val || strtok_r(NULL, " \t\r", &save))
@@ -335,6 +336,11 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 					CFG_ERR("monitor-interval must be 0..3600 seconds (0: off)");
 				cfg->monitor_interval = v;
 				cfg->monitor_interval_set = true;
+			} else if (!strcmp(word, "wipe-retention-days")) {
+				if (!parse_uint(val, 36500, 10, &v))
+					CFG_ERR("wipe-retention-days must be 0..36500 (0: keep forever)");
+				cfg->wipe_retention_days = v;
+				cfg->wipe_retention_set = true;
 			} else {
 				if (val[0] != '/')
 					CFG_ERR("'%s' needs an absolute path", word);

@@ -43,6 +43,9 @@ struct td_config {
 	/* -- remote (issue 4) -- leg monitor, seconds (0: off) */
 	bool monitor_interval_set;
 	unsigned int monitor_interval;
+	/* finished wipe jobs are pruned after this many days (0: never) */
+	bool wipe_retention_set;
+	unsigned int wipe_retention_days;
 };
 
 const char *td_role_name(enum td_role r);
