@@ -23,7 +23,11 @@
 #include <unistd.h>
 
 #include <keyutils.h>
+#include <libcryptsetup.h>
 #include <libdevmapper.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 
 #include "dmt-internal.h"
 
@@ -72,19 +76,71 @@ static void logop(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Who is inside libdevmapper (a task alive) or libcryptsetup (a crypt
+ * device alive), for the test that two threads never are at once.  The
+ * gate makes the first thread that enters wait there (bounded) for
+ * another thread to enter too.
+ */
+static atomic_int lib_inside, lib_max_inside;
+static atomic_bool gate_armed, gate_waiting;
+static _Thread_local bool gate_thread;
+
+static void lib_enter(void)
+{
+	int n = atomic_fetch_add(&lib_inside, 1) + 1, m;
+
+	m = atomic_load(&lib_max_inside);
+	while (n > m && !atomic_compare_exchange_weak(&lib_max_inside, &m, n))
+		;
+	if (gate_thread && atomic_exchange(&gate_armed, false)) {
+		atomic_store(&gate_waiting, true);
+		/* Wait up to 2 s for the other thread to enter as well. */
+		for (int i = 0; i < 2000 && atomic_load(&lib_inside) < 2; i++)
+			usleep(1000);
+	}
+}
+
+static void lib_leave(void)
+{
+	atomic_fetch_sub(&lib_inside, 1);
+}
+
 struct dm_task *__wrap_dm_task_create(int type);
 struct dm_task *__wrap_dm_task_create(int type)
 {
 	struct fake_task *t = calloc(1, sizeof(*t));
 
 	t->type = type;
+	lib_enter();
 	return (struct dm_task *)t;
 }
 
 void __wrap_dm_task_destroy(struct dm_task *dmt);
 void __wrap_dm_task_destroy(struct dm_task *dmt)
 {
+	lib_leave();
 	free(dmt);
+}
+
+int __real_crypt_init(struct crypt_device **cd, const char *device);
+int __wrap_crypt_init(struct crypt_device **cd, const char *device);
+int __wrap_crypt_init(struct crypt_device **cd, const char *device)
+{
+	int r = __real_crypt_init(cd, device);
+
+	if (!r)
+		lib_enter();
+	return r;
+}
+
+void __real_crypt_free(struct crypt_device *cd);
+void __wrap_crypt_free(struct crypt_device *cd);
+void __wrap_crypt_free(struct crypt_device *cd)
+{
+	if (cd)
+		lib_leave();
+	__real_crypt_free(cd);
 }
 
 #define T(dmt) ((struct fake_task *)(dmt))
@@ -553,6 +609,70 @@ static void test_status_list_message(void **state)
 	assert_null(st);
 }
 
+/*
+ * libdevmapper is not thread-safe and libcryptsetup keeps an unlocked
+ * global use count: the library lets one thread at a time use them, across
+ * contexts (tenantd's export worker attaches while the poll loop serves).
+ */
+struct peer {
+	struct fixture *f;
+	bool use_dm;
+	int r;
+};
+
+static void *peer_thread(void *arg)
+{
+	struct peer *p = arg;
+	struct dmt_ctx *ctx = NULL;
+	struct dmt_dev_info di;
+	struct dmt_leg_info li;
+
+	/* Enter only once the other thread waits inside a library. */
+	for (int i = 0; i < 5000 && !atomic_load(&gate_waiting); i++)
+		usleep(1000);
+	p->r = dmt_ctx_new(&ctx, DMT_CTX_NO_MODULE_LOAD);
+	if (!p->r) {
+		dmt_ctx_set_log_level(ctx, -1);
+		p->r = p->use_dm ? dmt_dev_info(ctx, "acme-vol1", &di) :
+			dmt_leg_read_info(ctx, p->f->leg, &li);
+	}
+	dmt_ctx_free(ctx);
+	return NULL;
+}
+
+static void one_at_a_time(struct fixture *f, bool first_dm)
+{
+	struct peer p = { .f = f, .use_dm = !first_dm };
+	struct dmt_dev_info di;
+	struct dmt_leg_info li;
+	pthread_t th;
+
+	atomic_store(&lib_inside, 0);
+	atomic_store(&lib_max_inside, 0);
+	atomic_store(&gate_waiting, false);
+	atomic_store(&gate_armed, true);
+	gate_thread = true;
+	assert_int_equal(pthread_create(&th, NULL, peer_thread, &p), 0);
+	if (first_dm)
+		assert_int_equal(dmt_dev_info(f->ctx, "acme-vol1", &di), -ENODEV);
+	else
+		assert_int_equal(dmt_leg_read_info(f->ctx, f->leg, &li), 0);
+	gate_thread = false;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(atomic_load(&gate_waiting));
+	assert_int_equal(p.r, first_dm ? 0 : -ENODEV);
+	assert_int_equal(atomic_load(&lib_inside), 0);
+	assert_int_equal(atomic_load(&lib_max_inside), 1);
+}
+
+static void test_libraries_one_thread_at_a_time(void **state)
+{
+	struct fixture *f = *state;
+
+	one_at_a_time(f, true);		/* dm task alive, cryptsetup waits */
+	one_at_a_time(f, false);	/* crypt device alive, dm waits */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -561,6 +681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_attach_read_only_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_list_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_libraries_one_thread_at_a_time, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("lib_dm", tests, NULL, NULL);

@@ -11,7 +11,9 @@
  * resumes there), verifies every leg and hands the result back to the
  * poll loop, which writes the certificate of sanitization and the audit
  * record that covers it.  The worker has its own SQLite connection and
- * libdmtenant context and touches nothing else of the daemon.
+ * libdmtenant context and touches nothing else of the daemon (libdmtenant
+ * serialises its libdevmapper and libcryptsetup calls with the poll
+ * loop's, as it does for the export worker's attach and detach).
  *
  * tenant.audit-export gives a tenant admin the audit records of its
  * tenant, each checkable on its own (hash = SHA-256(prev_hash || record)).

@@ -2,6 +2,7 @@
 /*
  * libdmtenant: context, logging, process hardening, ids.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,24 @@
 
 #include "dmt-internal.h"
 #include "tenant-table.h"
+
+/*
+ * libdevmapper is not thread-safe and libcryptsetup keeps an unlocked
+ * global use count, so one thread at a time, whatever its context, may
+ * have a dm task or a crypt device alive.  Recursive: a function that
+ * holds one may call another that takes it.
+ */
+static pthread_mutex_t lib_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+void dmt_lib_lock(void)
+{
+	pthread_mutex_lock(&lib_lock);
+}
+
+void dmt_lib_unlock(void)
+{
+	pthread_mutex_unlock(&lib_lock);
+}
 
 int dmt_ctx_new(struct dmt_ctx **ctx, uint32_t flags)
 {

@@ -118,20 +118,31 @@ static int valid_name(const char *name)
 	       strcmp(name, ".") && strcmp(name, "..");
 }
 
+/* A task holds the library lock until task_free(). */
 static struct dm_task *task_new(struct dmt_ctx *ctx, int type,
 				const char *name)
 {
-	struct dm_task *dmt = dm_task_create(type);
+	struct dm_task *dmt;
 
+	dmt_lib_lock();
+	dmt = dm_task_create(type);
 	if (!dmt) {
+		dmt_lib_unlock();
 		dmt_err(ctx, "device-mapper: cannot create a task (is dm-mod loaded?)");
 		return NULL;
 	}
 	if (name && !dm_task_set_name(dmt, name)) {
 		dm_task_destroy(dmt);
+		dmt_lib_unlock();
 		return NULL;
 	}
 	return dmt;
+}
+
+static void task_free(struct dm_task *dmt)
+{
+	dm_task_destroy(dmt);
+	dmt_lib_unlock();
 }
 
 /* Run @dmt; -errno from the ioctl (EIO when libdevmapper has none). */
@@ -200,7 +211,7 @@ int dmt_dev_info(struct dmt_ctx *ctx, const char *name,
 	info->live_table = di.live_table;
 	info->inactive_table = di.inactive_table;
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -253,7 +264,7 @@ int dmt_dev_create(struct dmt_ctx *ctx, const char *name,
 		dmt_err(ctx, "the kernel refused the table of %s (%s/%s): see the kernel log (dmesg)",
 			name, t->tenant, t->volume);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -280,7 +291,7 @@ int dmt_dev_load(struct dmt_ctx *ctx, const char *name,
 		dmt_err(ctx, "device-mapper: load table into %s failed: %s (see dmesg)",
 			name, strerror(-r));
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -300,7 +311,7 @@ int dmt_dev_suspend(struct dmt_ctx *ctx, const char *name, uint32_t flags)
 	if (r)
 		dmt_err(ctx, "device-mapper: suspend %s failed: %s", name,
 			strerror(-r));
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -315,7 +326,7 @@ int dmt_dev_resume(struct dmt_ctx *ctx, const char *name)
 	if (!dmt)
 		return -ENOMEM;
 	r = task_run_udev(ctx, dmt, "resume", name);
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -335,7 +346,7 @@ int dmt_dev_remove(struct dmt_ctx *ctx, const char *name, uint32_t flags)
 	if (flags & DMT_REMOVE_DEFERRED)
 		dm_task_deferred_remove(dmt);
 	r = task_run_udev(ctx, dmt, "remove", name);
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -390,7 +401,7 @@ int dmt_dev_message(struct dmt_ctx *ctx, const char *name, const char *msg,
 	if (reply && reply_size && resp)
 		snprintf(reply, reply_size, "%s", resp);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -431,7 +442,7 @@ static int get_params(struct dmt_ctx *ctx, int type, const char *name,
 			r = -ERANGE;
 	}
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -469,6 +480,8 @@ int dmt_dev_list(struct dmt_ctx *ctx, dmt_dev_list_fn fn, void *arg)
 	struct dm_task *dmt;
 	struct dm_names *names;
 	unsigned int next = 0;
+	char (*list)[DMT_DM_NAME_MAX] = NULL, (*nl)[DMT_DM_NAME_MAX];
+	size_t n = 0, i;
 	int r;
 
 	if (!ctx || !fn)
@@ -484,20 +497,28 @@ int dmt_dev_list(struct dmt_ctx *ctx, dmt_dev_list_fn fn, void *arg)
 	names = dm_task_get_names(dmt);
 	if (!names || !names->dev)
 		goto out;
+	/* Names copied out: @fn runs without the library lock. */
 	do {
-		struct dmt_dev_info info;
-
 		names = (struct dm_names *)((char *)names + next);
-		if (dmt_dev_info(ctx, names->name, &info) == 0 &&
-		    info.volume_uuid[0]) {
-			r = fn(&info, arg);
-			if (r)
-				break;
+		nl = realloc(list, (n + 1) * sizeof(*list));
+		if (!nl) {
+			r = -ENOMEM;
+			goto out;
 		}
+		list = nl;
+		snprintf(list[n++], sizeof(*list), "%s", names->name);
 		next = names->next;
 	} while (next);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
+	for (i = 0; !r && i < n; i++) {
+		struct dmt_dev_info info;
+
+		if (dmt_dev_info(ctx, list[i], &info) == 0 &&
+		    info.volume_uuid[0])
+			r = fn(&info, arg);
+	}
+	free(list);
 	return r;
 }
 
@@ -530,7 +551,7 @@ int dmt_kernel_target_version(struct dmt_ctx *ctx, unsigned int *major,
 		v = (struct dm_versions *)((char *)v + v->next);
 	} while (last != v);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -554,7 +575,7 @@ int dmt_dev_load_error(struct dmt_ctx *ctx, const char *name, uint64_t length)
 	if (!r)
 		r = dmt_dev_resume(ctx, name);
 out:
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 
@@ -580,7 +601,7 @@ int dmt_dev_length(struct dmt_ctx *ctx, const char *name, uint64_t *length)
 				*length = start + len;
 		} while (next);
 	}
-	dm_task_destroy(dmt);
+	task_free(dmt);
 	return r;
 }
 

@@ -39,6 +39,16 @@ void dmt_log(struct dmt_ctx *ctx, int prio, const char *fmt, ...);
 void *dmt_secure_alloc(size_t size);
 void dmt_secure_free(void *p, size_t size);
 
+/*
+ * Held from the creation of a dm task or crypt device to its destruction
+ * (task_new()/task_free() in dm.c, cs_open()/cs_close() in leg.c).
+ */
+void dmt_lib_lock(void);
+void dmt_lib_unlock(void);
+/* Where a leg's data starts, from its LUKS2 header; @end if it has none. */
+uint64_t dmt_leg_data_end(struct dmt_ctx *ctx, const char *path,
+			  uint64_t end);
+
 struct dmt_key {
 	enum dmt_key_kind kind;
 	size_t size;

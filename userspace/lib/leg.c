@@ -239,13 +239,16 @@ static void cs_log(int level, const char *msg, void *usrptr)
 	dmt_log(ctx, prio, "cryptsetup: %s", msg);
 }
 
+/* A crypt device holds the library lock until cs_close(). */
 static int cs_open(struct dmt_ctx *ctx, const char *path,
 		   struct crypt_device **cd, bool load)
 {
 	int r;
 
+	dmt_lib_lock();
 	r = crypt_init(cd, path);
 	if (r < 0) {
+		dmt_lib_unlock();
 		dmt_err(ctx, "%s: cannot open: %s", path, strerror(-r));
 		return r;
 	}
@@ -255,11 +258,37 @@ static int cs_open(struct dmt_ctx *ctx, const char *path,
 	r = crypt_load(*cd, CRYPT_LUKS2, NULL);
 	if (r < 0) {
 		crypt_free(*cd);
+		dmt_lib_unlock();
 		*cd = NULL;
 		dmt_err(ctx, "%s: no LUKS2 header (not a dm-tenant leg)", path);
 		return -ENODEV;
 	}
 	return 0;
+}
+
+static void cs_close(struct crypt_device *cd)
+{
+	if (!cd)
+		return;
+	crypt_free(cd);
+	dmt_lib_unlock();
+}
+
+uint64_t dmt_leg_data_end(struct dmt_ctx *ctx, const char *path,
+			  uint64_t end)
+{
+	struct crypt_device *cd;
+
+	dmt_lib_lock();
+	if (crypt_init(&cd, path) == 0) {
+		crypt_set_log_callback(cd, cs_log, ctx);
+		if (crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
+		    crypt_get_data_offset(cd))
+			end = crypt_get_data_offset(cd) * 512;
+		crypt_free(cd);
+	}
+	dmt_lib_unlock();
+	return end;
 }
 
 static int cs_set_pbkdf(struct crypt_device *cd)
@@ -477,7 +506,7 @@ int dmt_leg_format(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 			strerror(-r));
 		goto out;
 	}
-	crypt_free(cd);
+	cs_close(cd);
 	cd = NULL;
 	/* The metadata area is ours: start it zeroed. */
 	fd = dmt_open_exclusive(ctx, path, O_RDWR);
@@ -496,7 +525,7 @@ int dmt_leg_format(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 			 dmt_leg_class_name(vol->legs[index].cls),
 			 vol->tenant, vol->volume);
 out:
-	crypt_free(cd);
+	cs_close(cd);
 out_fd:
 	if (fd >= 0)
 		close(fd);
@@ -517,7 +546,7 @@ int dmt_leg_read_info(struct dmt_ctx *ctx, const char *path,
 	if (r)
 		return r;
 	r = cs_read_info(ctx, cd, path, info);
-	crypt_free(cd);
+	cs_close(cd);
 	return r;
 }
 
@@ -553,7 +582,7 @@ int dmt_leg_get_dek(struct dmt_ctx *ctx, const char *path,
 	}
 	r = 0;
 out:
-	crypt_free(cd);
+	cs_close(cd);
 	return r;
 }
 
@@ -689,7 +718,7 @@ int dmt_leg_rewrap_phase(struct dmt_ctx *ctx, const char *path,
 	}
 	r = 0;
 out:
-	crypt_free(cd);
+	cs_close(cd);
 	dmt_key_free(dek);
 	dmt_key_free(old_pass);
 	dmt_key_free(new_pass);
@@ -716,7 +745,6 @@ int dmt_leg_erase(struct dmt_ctx *ctx, const char *path, uint32_t flags)
 {
 	static const unsigned char zero[64 * 1024];
 	unsigned char *buf = NULL;
-	struct crypt_device *cd;
 	uint64_t dev_size, end = DMT_LEG_DATA_OFFSET_BYTES, off;
 	struct stat st;
 	int fd, r;
@@ -730,13 +758,7 @@ int dmt_leg_erase(struct dmt_ctx *ctx, const char *path, uint32_t flags)
 	if (r)
 		goto out;
 	/* The header says where the data starts; quietly, it may be gone. */
-	if (crypt_init(&cd, path) == 0) {
-		crypt_set_log_callback(cd, cs_log, ctx);
-		if (crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
-		    crypt_get_data_offset(cd))
-			end = crypt_get_data_offset(cd) * 512;
-		crypt_free(cd);
-	}
+	end = dmt_leg_data_end(ctx, path, end);
 	if (end > dev_size)
 		end = dev_size;
 	r = pwrite_zero(fd, 0, end);

@@ -85,7 +85,7 @@ LIBDMT_WRAPPED := dm_task_create dm_task_destroy dm_task_set_name \
 	dm_task_deferred_remove dm_task_set_sector dm_task_set_message \
 	dm_task_get_message_response dm_dir dm_task_get_errno dm_task_run \
 	dm_task_get_info dm_task_get_uuid dm_get_next_target \
-	add_key keyctl_invalidate keyctl_unlink
+	add_key keyctl_invalidate keyctl_unlink crypt_init crypt_free
 LIBDMT_WRAP_test_lib_dm := $(foreach f,$(LIBDMT_WRAPPED),-Wl,--wrap=$(f))
 # tests/unit/test_lib_symbols.sh inspects the shared library.
 unit-build: $(LIBDMT_SO)

@@ -14,13 +14,16 @@
 /* Drop the inactive table of @name (a load that must not take effect). */
 static void clear_inactive(const char *name)
 {
-	struct dm_task *dmt = dm_task_create(DM_DEVICE_CLEAR);
+	struct dm_task *dmt;
 
-	if (!dmt)
-		return;
-	if (dm_task_set_name(dmt, name))
-		(void)dm_task_run(dmt);
-	dm_task_destroy(dmt);
+	dmt_lib_lock();
+	dmt = dm_task_create(DM_DEVICE_CLEAR);
+	if (dmt) {
+		if (dm_task_set_name(dmt, name))
+			(void)dm_task_run(dmt);
+		dm_task_destroy(dmt);
+	}
+	dmt_lib_unlock();
 }
 
 int dmt_volume_reload(struct dmt_ctx *ctx, const struct dmt_volume *vol,

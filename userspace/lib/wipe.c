@@ -24,7 +24,6 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
-#include <libcryptsetup.h>
 
 #include "dmt-internal.h"
 
@@ -134,18 +133,11 @@ static bool all_zero(const unsigned char *p, size_t n)
 
 uint64_t dmt_wipe_header_end(struct dmt_ctx *ctx, const char *path)
 {
-	struct crypt_device *cd;
-	uint64_t end = DMT_LEG_DATA_OFFSET_BYTES;
+	uint64_t end = dmt_leg_data_end(ctx, path, DMT_LEG_DATA_OFFSET_BYTES);
 
-	(void)ctx;
 	/* The header says where the data starts; it may be gone already. */
-	if (crypt_init(&cd, path) == 0) {
-		if (crypt_load(cd, CRYPT_LUKS2, NULL) == 0 &&
-		    crypt_get_data_offset(cd) * 512 > end)
-			end = crypt_get_data_offset(cd) * 512;
-		crypt_free(cd);
-	}
-	return end;
+	return end > DMT_LEG_DATA_OFFSET_BYTES ? end :
+		DMT_LEG_DATA_OFFSET_BYTES;
 }
 
 int dmt_leg_shred(struct dmt_ctx *ctx, const char *path, uint64_t *shredded)

@@ -21,7 +21,9 @@
  *     through out-parameters;
  *   - handles are opaque; free functions accept NULL;
  *   - a struct dmt_ctx is not thread-safe: use one per thread.  Functions
- *     that take no context are thread-safe.
+ *     that take no context are thread-safe.  Calls into libdevmapper and
+ *     libcryptsetup (neither is thread-safe) are serialised inside the
+ *     library, across contexts: two threads may each use their own.
  *   - sizes and offsets on block devices are in 512-byte sectors unless the
  *     name says _bytes.
  * Error messages (never containing key bytes) go to the context's log
