@@ -48,7 +48,7 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 	size_t len, off = 0, cap = 65536, used = 0;
 	char *line = td_request_line(verb, args, &len);
 	char *buf = NULL;
-	int fd, r = -EIO;
+	int fd, r = -EIO, send_err = 0;
 
 	*reply = NULL;
 	if (!line)
@@ -70,8 +70,10 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 			send_first(fd, line, len);
 
 		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			goto out;
+			/* tenantd may have answered and closed at once (a
+			 * refusal): read that answer before giving up. */
+			send_err = n < 0 ? -errno : -EIO;
+			break;
 		}
 		off += (size_t)n;
 	}
@@ -101,7 +103,8 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 		}
 		n = recv(fd, buf + used, cap - used - 1, 0);
 		if (n < 0) {
-			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			r = send_err ? send_err :
+				errno == EAGAIN ? -ETIMEDOUT : -errno;
 			goto out;
 		}
 		if (n == 0)
@@ -112,7 +115,7 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 	}
 	buf[used] = '\0';
 	*reply = json_tokener_parse(buf);
-	r = *reply ? 0 : -EBADMSG;
+	r = *reply ? 0 : send_err ? send_err : -EBADMSG;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -62,6 +62,10 @@ test_daemon_access_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # the access.* handlers in-process with --no-dm (real store, real library)
 test_daemon_access_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_daemon_access_ops_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto
+# tenantd itself, flooded by a uid with no role while the operator and a
+# hypervisor make requests (runs build/bin/tenantd --no-dm; root only)
+test_tenantd_flood_LDLIBS := -lsqlite3
+unit-build: $(USERSPACE_BIN)/tenantd
 # -- remote (issue 4) -- the leg monitor: schedule, decision, scans with
 # the kernel's status and messages faked
 test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)

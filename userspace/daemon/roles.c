@@ -141,6 +141,17 @@ bool td_may_see(const struct td_config *cfg, uid_t uid, enum td_verb verb,
 	return td_authorize(cfg, uid, verb, &obj) != TD_ROLE_NONE;
 }
 
+unsigned int td_uid_roles(const struct td_config *cfg, uid_t uid)
+{
+	unsigned int mask = 0;
+	size_t i;
+
+	for (i = 0; i < cfg->n; i++)
+		if (cfg->e[i].uid == uid)
+			mask |= 1U << cfg->e[i].role;
+	return mask;
+}
+
 void td_roles_label(const struct td_config *cfg, uid_t uid, char *buf,
 		    size_t len)
 {

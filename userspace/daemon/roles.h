@@ -75,6 +75,9 @@ enum td_role td_authorize(const struct td_config *cfg, uid_t uid,
 bool td_may_see(const struct td_config *cfg, uid_t uid, enum td_verb verb,
 		const char *tenant, const char *vm);
 
+/* The roles @uid holds, as a mask of 1 << enum td_role; 0: none. */
+unsigned int td_uid_roles(const struct td_config *cfg, uid_t uid);
+
 /* "operator", "hypervisor+tenant-admin", ... or "none" for the audit log. */
 void td_roles_label(const struct td_config *cfg, uid_t uid, char *buf,
 		    size_t len);

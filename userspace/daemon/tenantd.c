@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,21 @@
 #include "ops.h"
 
 #define MAX_CONNS	64
+/*
+ * Admission (Documentation/tenantd.md, "Connections"): a uid with no role
+ * is answered "denied" at accept and closed; one uid holds at most
+ * CONNS_PER_UID connections; the last CONNS_RESERVED slots are kept for the
+ * roles that keep VMs running (operator, hypervisor).  At most
+ * ACCEPTS_PER_TURN accepts per poll round, so a connect flood cannot keep
+ * the loop from serving the connections it has.
+ */
+#define CONNS_PER_UID	8
+#define CONNS_RESERVED	16
+#define ACCEPTS_PER_TURN	32
+/* Refusals are summarised per uid in the audit chain, one record per
+ * uid and reason per window, not one per refusal. */
+#define REFUSAL_WINDOW_MS	60000
+#define MAX_REFUSERS	32
 #define DEFAULT_TIMEOUT_MS	10000
 #define DEFAULT_DB	"/var/lib/dm-tenant/tenantd.db"
 #define DEFAULT_MODE	0666
@@ -247,12 +263,114 @@ static void conn_read(struct td_daemon *d, struct conn *c, unsigned int tmo)
 	process(d, c, tmo);
 }
 
+/* --- admission: refusals, summarised ----------------------------------- */
+
+struct refuser {
+	uid_t uid;
+	enum td_err why;	/* TD_E_DENIED (no role) or TD_E_BUSY */
+	unsigned int n;
+	int64_t first_ms;
+};
+
+static struct refuser refusers[MAX_REFUSERS];
+static unsigned int nrefusers;
+
+static void refusal_summary(struct td_daemon *d, const struct refuser *r,
+			    int64_t now)
+{
+	char obj[32], detail[160];
+
+	snprintf(obj, sizeof(obj), "uid %u", (unsigned int)r->uid);
+	snprintf(detail, sizeof(detail),
+		 "uid %u: %u refused requests in %" PRId64 " s (%s)",
+		 (unsigned int)r->uid, r->n, (now - r->first_ms + 999) / 1000,
+		 r->why == TD_E_DENIED ? "no role" : "connection limit");
+	td_log(LOG_WARNING, "%s", detail);
+	td_audit_event(d, "daemon.refused", obj, td_err_name(r->why), detail);
+}
+
+/* Summaries of the windows that are over (all of them if @all). */
+static void refusals_flush(struct td_daemon *d, bool all)
+{
+	int64_t now = now_ms();
+	unsigned int i;
+
+	for (i = nrefusers; i-- > 0;) {
+		if (!all && now - refusers[i].first_ms < REFUSAL_WINDOW_MS)
+			continue;
+		refusal_summary(d, &refusers[i], now);
+		refusers[i] = refusers[--nrefusers];
+	}
+}
+
+static void refusal_count(struct td_daemon *d, uid_t uid, enum td_err why)
+{
+	struct refuser *r = NULL;
+	unsigned int i;
+
+	for (i = 0; i < nrefusers && !r; i++)
+		if (refusers[i].uid == uid && refusers[i].why == why)
+			r = &refusers[i];
+	if (!r) {
+		if (nrefusers == MAX_REFUSERS) {
+			/* Many uids at once: the oldest window closes early. */
+			unsigned int old = 0;
+
+			for (i = 1; i < nrefusers; i++)
+				if (refusers[i].first_ms < refusers[old].first_ms)
+					old = i;
+			refusal_summary(d, &refusers[old], now_ms());
+			refusers[old] = refusers[--nrefusers];
+		}
+		r = &refusers[nrefusers++];
+		*r = (struct refuser){ .uid = uid, .why = why,
+				       .first_ms = now_ms() };
+		td_log(LOG_WARNING, "uid %u refused (%s); more refusals are counted and audited once per %d s",
+		       (unsigned int)uid,
+		       why == TD_E_DENIED ? "no role" : "connection limit",
+		       REFUSAL_WINDOW_MS / 1000);
+	}
+	r->n++;
+}
+
+/* Answer at once and close: nothing is read from @fd. */
+static void refuse(struct td_daemon *d, int fd, uid_t uid, enum td_err why,
+		   const char *msg, const char *hint)
+{
+	json_object *reply = td_reply_err(NULL, why, msg, hint);
+	size_t len;
+	char *line = td_reply_line(reply, &len);
+
+	json_object_put(reply);
+	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		td_log(LOG_DEBUG, "refusal reply to uid %u lost",
+		       (unsigned int)uid);
+	free(line);
+	close(fd);
+	refusal_count(d, uid, why);
+}
+
+static unsigned int conns_of(uid_t uid)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < nconns; i++)
+		n += conns[i].who.uid == uid;
+	return n;
+}
+
 static void do_accept(int lfd, struct td_daemon *d, unsigned int tmo)
 {
-	for (;;) {
+	const unsigned int vital = 1U << TD_ROLE_OPERATOR |
+				   1U << TD_ROLE_HYPERVISOR;
+	unsigned int turn;
+
+	for (turn = 0; turn < ACCEPTS_PER_TURN; turn++) {
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct conn *c;
+		unsigned int roles;
+		char msg[128];
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0)
@@ -261,16 +379,27 @@ static void do_accept(int lfd, struct td_daemon *d, unsigned int tmo)
 			close(fd);
 			continue;
 		}
-		if (nconns == MAX_CONNS) {
-			static const char busy[] =
-				"{\"ok\":false,\"error\":{\"code\":\"busy\",\"message\":\"too many connections\",\"hint\":\"retry in a moment\"}}\n";
-
-			if (send(fd, busy, sizeof(busy) - 1,
-				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-				td_log(LOG_DEBUG, "busy reply lost");
-			close(fd);
-			td_log(LOG_WARNING, "too many connections: uid %u pid %d refused",
-			       (unsigned int)cred.uid, (int)cred.pid);
+		roles = td_uid_roles(&d->cfg, cred.uid);
+		if (!roles) {
+			snprintf(msg, sizeof(msg),
+				 "uid %u has no role in tenantd", (unsigned int)cred.uid);
+			refuse(d, fd, cred.uid, TD_E_DENIED, msg,
+			       "roles come from tenantd.conf (ask the operator)");
+			continue;
+		}
+		if (conns_of(cred.uid) >= CONNS_PER_UID) {
+			snprintf(msg, sizeof(msg),
+				 "uid %u already has %d connections open (the limit per uid)",
+				 (unsigned int)cred.uid, CONNS_PER_UID);
+			refuse(d, fd, cred.uid, TD_E_BUSY, msg,
+			       "close idle connections, or retry in a moment");
+			continue;
+		}
+		if (nconns >= MAX_CONNS ||
+		    (!(roles & vital) &&
+		     nconns >= MAX_CONNS - CONNS_RESERVED)) {
+			refuse(d, fd, cred.uid, TD_E_BUSY, "too many connections",
+			       "retry in a moment");
 			continue;
 		}
 		c = &conns[nconns];
@@ -501,8 +630,8 @@ int main(int argc, char **argv)
 			next = now + due;
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = lfd,
-			.events = nconns < MAX_CONNS ? POLLIN : 0 };
+		/* Always accepted: a refusal needs the connection too. */
+		pfd[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
 		for (i = 0; i < nconns; i++) {
 			struct conn *c = &conns[i];
 
@@ -574,6 +703,7 @@ int main(int argc, char **argv)
 		}
 		if (pfd[1].revents & POLLIN)
 			do_accept(lfd, &d, tmo);
+		refusals_flush(&d, false);
 		td_wipe_tick(&d);
 	}
 
@@ -598,6 +728,7 @@ int main(int argc, char **argv)
 		while (nconns)
 			conn_close(&conns[0]);
 	}
+	refusals_flush(&d, true);
 	td_wipe_stop(&d);
 	td_monitor_stop();	/* remote (issue 4) */
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
