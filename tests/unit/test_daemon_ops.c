@@ -129,13 +129,36 @@ int __wrap_dmt_volume_erase(struct dmt_ctx *ctx, const struct dmt_volume *vol,
 	return fake.erase_rc;
 }
 
+/* One live tenant device when fake_live_uuid is set (a restart finds it). */
+static const char *fake_live_name, *fake_live_uuid;
+
 int __wrap_dmt_dev_info(struct dmt_ctx *ctx, const char *name,
 			struct dmt_dev_info *info);
 int __wrap_dmt_dev_info(struct dmt_ctx *ctx, const char *name,
 			struct dmt_dev_info *info)
 {
-	(void)ctx; (void)name; (void)info;
-	return -ENODEV;
+	(void)ctx;
+	if (!fake_live_uuid || strcmp(name, fake_live_name))
+		return -ENODEV;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", name);
+	snprintf(info->volume_uuid, sizeof(info->volume_uuid), "%s",
+		 fake_live_uuid);
+	info->major = 253;
+	info->minor = 7;
+	info->open_count = 1;
+	return 0;
+}
+
+int __wrap_dmt_dev_list(struct dmt_ctx *ctx, dmt_dev_list_fn fn, void *arg);
+int __wrap_dmt_dev_list(struct dmt_ctx *ctx, dmt_dev_list_fn fn, void *arg)
+{
+	struct dmt_dev_info info;
+
+	if (!fake_live_uuid)
+		return 0;
+	assert_int_equal(__wrap_dmt_dev_info(ctx, fake_live_name, &info), 0);
+	return fn(&info, arg);
 }
 
 /* Legs on fake devices: which volume UUID each one carries. */
@@ -259,10 +282,12 @@ const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
 
 /* --- fixture --------------------------------------------------------- */
 
+
 struct fx {
 	struct td_daemon d;
 	char dir[64];
 	char db[96];
+	char owner[96];
 };
 
 static int setup(void **state)
@@ -278,6 +303,7 @@ static int setup(void **state)
 	fake_erase_fails = NULL;
 	fake_threads = 0;
 	parse_unserved = false;
+	fake_live_name = fake_live_uuid = NULL;
 	memset(&fake_create, 0, sizeof(fake_create));
 	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
 	assert_non_null(mkdtemp(fx->dir));
@@ -290,6 +316,9 @@ static int setup(void **state)
 	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
 	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &fx->d.master), 0);
 	fx->d.dev_dir = fx->dir;
+	/* udev owner files stay in the test's directory, not in /run */
+	snprintf(fx->owner, sizeof(fx->owner), "%s/owner", fx->dir);
+	fx->d.owner_dir = fx->owner;
 	fake_store = fx->d.st;
 	*state = fx;
 	return 0;
@@ -721,6 +750,57 @@ static void test_wipe_rows_pruned(void **state)
 	}
 }
 
+static void read_owner_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * A volume found live at a start gets its owner file (udev's source for
+ * the node's owner) again, whether its attachment was recorded (kept) or
+ * not (adopted): else the next change event makes the node root's and
+ * cuts the hypervisor off from its running VM's disk.
+ */
+static void test_restart_republishes_owner(void **state)
+{
+	struct fx *fx = *state;
+	char path[256], buf[256];
+
+	make_volume(fx);
+	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
+				",\"vm\":\"vm1\""), NULL), "ok");
+	snprintf(path, sizeof(path), "%s/tenant+acme+db", fx->owner);
+	read_owner_file(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "DMT_OWNER=1001\n"));
+	fake_live_name = "tenant+acme+db";
+	fake_live_uuid = "6f1c0d52-1111-4a8e-9a3b-0123456789ab";
+
+	/* Adopted: tenantd stopped before it recorded the attachment, and
+	 * the owner files went with /run (a service manager cleaned it). */
+	assert_int_equal(unlink(path), 0);
+	sql(fx, "UPDATE attachments SET detached = 'x', detach_reason = 'test'"
+		" WHERE detached IS NULL;");
+	assert_false(is_attached(fx));
+	td_reconcile(&fx->d);
+	assert_true(is_attached(fx));
+	read_owner_file(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "DMT_OWNER=1001\n"));
+	assert_non_null(strstr(buf, "DMT_VM=vm1\n"));
+
+	/* Kept: recorded and live, its owner file gone. */
+	assert_int_equal(unlink(path), 0);
+	td_reconcile(&fx->d);
+	read_owner_file(path, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "DMT_OWNER=1001\n"));
+	unlink(path);
+}
+
 static void test_delete_attached_refused(void **state)
 {
 	struct fx *fx = *state;
@@ -982,6 +1062,7 @@ int main(void)
 		T(test_attach_unrecorded_is_undone),
 		T(test_unserved_verb_refused),
 		T(test_wipe_rows_pruned),
+		T(test_restart_republishes_owner),
 		T(test_delete_attached_refused),
 		T(test_delete_undone_without_audit),
 		T(test_erase_failure_keeps_the_volume),

@@ -24,6 +24,10 @@
 #    not-found, logged) and never used;
 #  - `tenantctl attach --libvirt` prints a <disk> for the by-tenant link;
 #    the libvirt hook ("release") detaches the VM's volumes: link gone;
+#  - tenantd restarts while a process of uid 1001 (the "VM") holds the
+#    disk, the owner file and the attachment record lost meanwhile: the
+#    volume is adopted, its owner file written again, and after a change
+#    event the node is still the hypervisor's;
 #  - leg reports from a non-root uid are refused; the audit chain verifies.
 # vm-timeout: 1500
 # shellcheck source=tests/vm/lib.sh
@@ -31,7 +35,7 @@
 # shellcheck source=tests/vm/tenant-lib.sh
 . "$DMT_ROOT/tests/vm/tenant-lib.sh"
 
-require_cmd tenantd tenantctl setpriv udevadm qemu-io dmt-libtest losetup
+require_cmd tenantd tenantctl setpriv udevadm qemu-io dmt-libtest losetup sqlite3
 UDEVD=/usr/lib/systemd/systemd-udevd
 [ -x "$UDEVD" ] || skip "no systemd-udevd in the image"
 [ -x /usr/lib/udev/dmt-udev ] || skip "dmt-udev not installed in the image"
@@ -273,6 +277,35 @@ printf '%s\n' "$TC_OUT" | grep -q "<target dev='vdc' bus='virtio'/>" || fail "no
 owner_ok "after tenantctl attach"
 rc=0; tc 1005 attach acme rep --vm vm1 || rc=$?
 [ $rc -eq 3 ] || fail "vm2's hypervisor attached vm1's volume (exit $rc)"
+
+info "tenantd restarts while a VM holds its disk, then a change event"
+# The "VM": a process of the hypervisor's uid with the disk open.
+DEV=$(readlink -f "$LINK")
+as_hv sh -c 'exec 3< "$1"; exec sleep 600' vm "$LINK" &
+VM_PID=$!
+on_exit "kill $VM_PID 2>/dev/null; true"
+for _ in $(seq 100); do
+	[ "$(readlink "/proc/$VM_PID/fd/3" 2>/dev/null)" = "$DEV" ] && break
+	sleep 0.1
+done
+[ "$(readlink "/proc/$VM_PID/fd/3")" = "$DEV" ] || fail "the VM process did not open $DEV"
+stop_td
+# While tenantd was down, /run/dm-tenant was emptied and the attachment
+# is not recorded: at the start it is adopted.
+rm -f "/run/dm-tenant/owner/$NAME"
+sqlite3 "$DB" "UPDATE attachments SET detached = 'x', detach_reason = 'test' WHERE detached IS NULL" ||
+	fail "sqlite3"
+start_td
+grep -q "adopted 1" "$LOG" || fail "the live volume was not adopted"
+[ -e "/run/dm-tenant/owner/$NAME" ] || fail "owner file not written again at the start"
+udevadm trigger --action=change "$DEV"
+settle
+owner_ok "after a restart and a change event"
+as_hv qemu-io -f raw -r -c 'read 0 64k' "$LINK" > "$W/q3" 2>&1 ||
+	{ cat "$W/q3"; fail "the hypervisor cannot open its VM's disk after the restart"; }
+kill "$VM_PID"
+wait "$VM_PID" 2>/dev/null
+ok 0 volume status acme rep
 HOOK=/usr/share/dm-tenant/libvirt-qemu-hook
 if [ -x "$HOOK" ]; then
 	TENANTCTL_AS=hv "$HOOK" vm1 started begin - < /dev/null || fail "hook (started)"

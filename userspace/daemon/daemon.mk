@@ -51,7 +51,7 @@ TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 			dmt_dev_info dmt_ctx_last_error dmt_leg_read_info \
 			dmt_leg_erase dmt_volume_create stat dmt_leg_shred \
 			pthread_create dmt_wipe_supported dmt_dev_message \
-			td_parse_request
+			td_parse_request dmt_dev_list
 test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
 	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
 # -- access (issue 6) -- the grant state machine and table

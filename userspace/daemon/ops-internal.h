@@ -123,6 +123,9 @@ enum td_err op_volume_auto(struct op *op);
 void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
 			   const char *vm);
 void op_udev_owner_forget(struct td_daemon *d, const char *name);
+/* At a start: the owner file of a device found live, written again. */
+void op_udev_owner_restore(struct td_daemon *d, const char *name, uid_t uid,
+			   const char *vm);
 /* -- ops-remote.c (remote legs) -- */
 
 #endif /* TD_OPS_INTERNAL_H */

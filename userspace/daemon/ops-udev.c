@@ -49,23 +49,24 @@ static bool dm_live(struct td_daemon *d, const char *name)
 	return d->dmt && !d->no_dm && !dmt_dev_info(d->dmt, name, &info);
 }
 
-void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
-			   const char *vm)
+static const char *owner_dir(const struct td_daemon *d)
+{
+	return d->owner_dir ? d->owner_dir : OWNER_DIR;
+}
+
+static void owner_write(struct td_daemon *d, const char *name, uid_t uid,
+			const char *vm)
 {
 	struct passwd *pw = getpwuid(uid);
 	gid_t gid = pw ? pw->pw_gid : (gid_t)uid;
 	char path[256], tmp[272];
 	FILE *f;
 
-	/* A live device of that name keeps its owner (the attach that
-	 * called us will fail with -EEXIST). */
-	if (dm_live(d, name))
-		return;
-	if (mkdir(RUN_DIR, 0755) && errno != EEXIST)
+	if (!d->owner_dir && mkdir(RUN_DIR, 0755) && errno != EEXIST)
 		goto fail;
-	if (mkdir(OWNER_DIR, 0755) && errno != EEXIST)
+	if (mkdir(owner_dir(d), 0755) && errno != EEXIST)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", OWNER_DIR, name);
+	snprintf(path, sizeof(path), "%s/%s", owner_dir(d), name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "we");
 	if (!f)
@@ -83,13 +84,29 @@ fail:
 	       name, strerror(errno));
 }
 
+void op_udev_owner_publish(struct td_daemon *d, const char *name, uid_t uid,
+			   const char *vm)
+{
+	/* A live device of that name keeps its owner (the attach that
+	 * called us will fail with -EEXIST). */
+	if (dm_live(d, name))
+		return;
+	owner_write(d, name, uid, vm);
+}
+
+void op_udev_owner_restore(struct td_daemon *d, const char *name, uid_t uid,
+			   const char *vm)
+{
+	owner_write(d, name, uid, vm);
+}
+
 void op_udev_owner_forget(struct td_daemon *d, const char *name)
 {
 	char path[256];
 
 	if (dm_live(d, name))
 		return;	/* still there (a failed attach of a live name) */
-	snprintf(path, sizeof(path), "%s/%s", OWNER_DIR, name);
+	snprintf(path, sizeof(path), "%s/%s", owner_dir(d), name);
 	if (unlink(path) && errno != ENOENT)
 		td_log(LOG_WARNING, "%s: cannot remove %s: %s", name, path,
 		       strerror(errno));

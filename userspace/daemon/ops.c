@@ -1484,6 +1484,29 @@ struct recon {
 	unsigned int kept, adopted, vanished, unknown;
 };
 
+/*
+ * The owner file of a device found live: udev reads it at every change
+ * event, and /run may have lost it while tenantd was down.  The owner is
+ * the recorded one, else the node's, else the hypervisor of the volume's
+ * VM; returns it (-1: none, the node stays root's).
+ */
+static int64_t recon_owner(struct td_daemon *d, const struct td_volume *v,
+			   const char *name, int64_t owner)
+{
+	const char *vm = v->attached && v->att_vm[0] ? v->att_vm : v->vm;
+	uid_t hv;
+
+	if (owner < 0 && vm[0] && td_vm_owner(&d->cfg, vm, &hv))
+		owner = hv;
+	if (owner < 0) {
+		td_log(LOG_WARNING, "reconcile: %s: no owner known: its node stays root's; attach it again for its VM",
+		       name);
+		return -1;
+	}
+	op_udev_owner_restore(d, name, (uid_t)owner, vm);
+	return owner;
+}
+
 static int recon_dev(const struct dmt_dev_info *info, void *arg)
 {
 	struct recon *rc = arg;
@@ -1503,6 +1526,7 @@ static int recon_dev(const struct dmt_dev_info *info, void *arg)
 		return 0;
 	}
 	if (v.attached && !strcmp(v.dm_name, info->name)) {
+		recon_owner(rc->d, &v, info->name, v.hv_uid);
 		rc->kept++;
 		return 0;
 	}
@@ -1515,6 +1539,9 @@ static int recon_dev(const struct dmt_dev_info *info, void *arg)
 	else
 		snprintf(path, sizeof(path), "%s/dm-%u", rc->d->dev_dir,
 			 info->minor);
+	if (owner <= 0)
+		owner = -1;	/* root's node: udev's default, not an owner */
+	owner = recon_owner(rc->d, &v, info->name, owner);
 	td_attach_add(rc->d->st, v.tenant, v.id, v.vm[0] ? v.vm : NULL,
 		      info->name, path, owner);
 	td_log(LOG_INFO, "reconcile: %s/%s is live as %s: recorded as attached",

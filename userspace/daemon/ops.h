@@ -23,6 +23,7 @@ struct td_daemon {
 	struct dmt_ctx *dmt;
 	struct dmt_key *master;
 	const char *dev_dir;		/* "/dev" (tests may point elsewhere) */
+	const char *owner_dir;		/* udev owner files; NULL: the default */
 	bool no_dm;			/* --no-dm: never touch device-mapper */
 };
 
