@@ -531,6 +531,22 @@ static void test_hold_survives_restart(void **state)
 		td_monitor_scan(&fx->d, t + 20000 + i * 1000, 1);
 	assert_int_equal(nsent, 3);
 	assert_string_equal(sent[2], "leg 1 recover");
+
+	/* Held again, then recovered outside tenantd (dmsetup message): seen
+	 * in sync, the hold goes from the store too. */
+	rep = td_handle_line(&fx->d, &op, fail, strlen(fail));
+	json_object_put(rep);
+	assert_int_equal(nsent, 4);
+	set_status("AAA", "idle", "loaded");
+	td_monitor_scan(&fx->d, t + 40000, 1);
+	td_monitor_stop();
+	td_store_close(fx->d.st);
+	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
+	set_status("ADA", "idle", "loaded");
+	for (int i = 0; i < 3; i++)
+		td_monitor_scan(&fx->d, t + 50000 + i * 1000, 1);
+	assert_int_equal(nsent, 5);
+	assert_string_equal(sent[4], "leg 1 recover");
 }
 
 /* Two failed remote legs: one recover per volume and scan. */
