@@ -281,8 +281,9 @@ rc=0; tc 1005 attach acme rep --vm vm1 || rc=$?
 info "tenantd restarts while a VM holds its disk, then a change event"
 # The "VM": a process of the hypervisor's uid with the disk open.
 DEV=$(readlink -f "$LINK")
-as_hv sh -c 'exec 3< "$1"; exec sleep 600' vm "$LINK" &
-VM_PID=$!
+setpriv --reuid=1001 --regid=1001 --clear-groups -- \
+	sh -c 'exec 3< "$1"; exec sleep 600' vm "$LINK" &
+VM_PID=$!	# setpriv, then sh, then sleep: one process
 on_exit "kill $VM_PID 2>/dev/null; true"
 for _ in $(seq 100); do
 	[ "$(readlink "/proc/$VM_PID/fd/3" 2>/dev/null)" = "$DEV" ] && break
