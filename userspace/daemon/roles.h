@@ -43,6 +43,9 @@ struct td_config {
 	/* -- remote (issue 4) -- leg monitor, seconds (0: off) */
 	bool monitor_interval_set;
 	unsigned int monitor_interval;
+	/* -- metrics -- textfile for node_exporter (NULL: none), seconds */
+	char *metrics_path;
+	unsigned int metrics_interval;	/* 0: not set */
 };
 
 const char *td_role_name(enum td_role r);
