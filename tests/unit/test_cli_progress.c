@@ -76,6 +76,16 @@ static char *capture(int (*fn)(void *), void *arg, int *ret)
 	return buf;
 }
 
+/* @fn against the canned replies @seq (@n of them, the last repeats). */
+static char *canned(const char *const *seq, unsigned int n,
+		    int (*fn)(void *), int *ret)
+{
+	replies = seq;
+	nreplies = n;
+	ncalls = 0;
+	return capture(fn, NULL, ret);
+}
+
 static void test_format_tty(void **state)
 {
 	char line[256];
@@ -176,10 +186,7 @@ static void test_volume_watch(void **state)
 	int r;
 
 	(void)state;
-	replies = seq;
-	nreplies = 5;
-	ncalls = 0;
-	out = capture(watch, NULL, &r);
+	out = canned(seq, 5, watch, &r);
 	assert_int_equal(r, 0);
 	assert_int_equal(ncalls, 5);
 	assert_string_equal(verbs[0], "volume.status");
@@ -206,10 +213,7 @@ static void test_status_sync_lines(void **state)
 	int r;
 
 	(void)state;
-	replies = one;
-	nreplies = 1;
-	ncalls = 0;
-	out = capture(status_cmd, NULL, &r);
+	out = canned(one, 1, status_cmd, &r);
 	assert_int_equal(r, 0);
 	assert_non_null(strstr(out, "sync:       5/8 regions in sync, recover 5/8, mismatches 0\n"));
 	assert_non_null(strstr(out, "remote:     leg 1 streaming, 2.0 KiB unreplicated, RPO 1.5 s, consistent\n"));
@@ -240,10 +244,7 @@ static void test_wipe_wait(void **state)
 	int r;
 
 	(void)state;
-	replies = seq;
-	nreplies = 3;
-	ncalls = 0;
-	out = capture(wipe_wait, NULL, &r);
+	out = canned(seq, 3, wipe_wait, &r);
 	assert_int_equal(r, 0);
 	assert_int_equal(ncalls, 3);
 	assert_non_null(strstr(out, "job 7 acme/v zero: 0% (0 B of 4.0 MiB), -, ETA -\n"));
@@ -274,16 +275,12 @@ static void test_metrics(void **state)
 	int r;
 
 	(void)state;
-	replies = ok;
-	nreplies = 1;
-	ncalls = 0;
-	out = capture(metrics_cmd, NULL, &r);
+	out = canned(ok, 1, metrics_cmd, &r);
 	assert_int_equal(r, 0);
 	assert_string_equal(verbs[0], "metrics.get");
 	assert_string_equal(out, "# HELP a b\n# TYPE a gauge\na{host=\"h\"} 1\n");
 	free(out);
-	replies = denied;
-	out = capture(metrics_cmd, NULL, &r);
+	out = canned(denied, 1, metrics_cmd, &r);
 	assert_int_equal(r, td_err_exit_code(TD_E_DENIED));
 	assert_string_equal(out, "");
 	free(out);

@@ -29,6 +29,7 @@
 #include "../../userspace/daemon/access.h"
 #include "../../userspace/daemon/metrics.h"
 #include "../../userspace/daemon/ops.h"
+#include "td_fixture.h"
 
 #define PROMTOOL "/usr/bin/promtool"
 
@@ -379,63 +380,18 @@ static void test_write_file(void **state)
 
 /* --- from a real store --------------------------------------------------- */
 
-struct fx {
-	char dir[32];
-	char db[64];
-	char prom[96];
-	struct td_daemon d;
-};
-
 static int setup(void **state)
 {
-	static const char conf[] = "operator uid=0\nmetrics-interval 1\n";
-	struct fx *fx = calloc(1, sizeof(*fx));
-	FILE *f = fmemopen((void *)conf, sizeof(conf) - 1, "r");
-	char err[256], mk[96];
-	struct td_caller c = { .uid = 0, .pid = 1 };
-	const char *line = "{\"verb\":\"tenant.create\",\"args\":{\"tenant\":\"acme\"}}";
-	struct td_volume v;
+	static const char *const classes[] = { "local", "zone", "remote" };
+	struct td_fixture *fx = td_fixture_new(
+		"operator uid=0\nmetrics-interval 1\n", "vol1", classes, 3);
 	struct td_grant g;
-	json_object *rep;
+	char path[96];
 
-	if (!fx || !f)
+	if (!fx)
 		return -1;
-	strcpy(fx->dir, "/tmp/td-metrics-XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
-	snprintf(mk, sizeof(mk), "%s/master.key", fx->dir);
-	snprintf(fx->prom, sizeof(fx->prom), "%s/out/dm.prom", fx->dir);
-	if (td_config_parse(f, "t.conf", &fx->d.cfg, err, sizeof(err)))
-		return -1;
-	fclose(f);
-	fx->d.cfg.metrics_path = strdup(fx->prom);
-	if (dmt_master_key_create(mk, &fx->d.master))
-		return -1;
-	fx->d.no_dm = true;	/* tenant.create without a kernel */
-	fx->d.dev_dir = "/dev";
-	if (td_store_open(fx->db, &fx->d.st, err, sizeof(err)))
-		return -1;
-	rep = td_handle_line(&fx->d, &c, line, strlen(line));
-	json_object_put(rep);
-	memset(&v, 0, sizeof(v));
-	strcpy(v.tenant, "acme");
-	strcpy(v.id, "vol1");
-	strcpy(v.uuid, "11111111-2222-4333-8444-555555555555");
-	v.kek_gen = 1;
-	v.nlegs = 3;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/l0");
-	strcpy(v.legs[1].cls, "zone");
-	strcpy(v.legs[1].device, "/dev/z1");
-	strcpy(v.legs[2].cls, "remote");
-	strcpy(v.legs[2].device, "/dev/r2");
-	v.legs[1].idx = 1;
-	v.legs[2].idx = 2;
-	if (td_volume_insert(fx->d.st, &v) ||
-	    td_attach_add(fx->d.st, "acme", "vol1", "", "tenant+acme+vol1",
-			  "/dev/dm-9", 0))
-		return -1;
+	snprintf(path, sizeof(path), "%s/out/dm.prom", fx->dir);
+	fx->d.cfg.metrics_path = strdup(path);
 	/* a pending request whose reason (free text) must never show */
 	memset(&g, 0, sizeof(g));
 	strcpy(g.tenant, "acme");
@@ -459,30 +415,20 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *fx = *state;
-	const char *sfx[] = { "t.db", "t.db-wal", "t.db-shm", "t.db.audit-head",
-			      "master.key", "out/dm.prom" };
+	struct td_fixture *fx = *state;
 	char p[96];
-	size_t i;
 
 	td_metrics_stop();
-	td_store_close(fx->d.st);
-	td_config_free(&fx->d.cfg);
-	dmt_key_free(fx->d.master);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, sfx[i]);
-		unlink(p);
-	}
+	unlink(fx->d.cfg.metrics_path);
 	snprintf(p, sizeof(p), "%s/out", fx->dir);
 	rmdir(p);
-	rmdir(fx->dir);
-	free(fx);
+	td_fixture_free(fx);
 	return 0;
 }
 
 static void test_textfile_logged_once(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	char out[96];
 	char *text;
 	int i;
@@ -510,7 +456,7 @@ static void test_textfile_logged_once(void **state)
 	full_disk = false;
 	assert_int_equal(nlog_err, 2);
 
-	text = read_all(fx->prom);
+	text = read_all(fx->d.cfg.metrics_path);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "dmtenant_volume_attached{tenant=\"acme\",volume=\"vol1\","));
 	assert_non_null(strstr(text, ",leg=\"2\",class=\"remote\",state=\"failed\","));
@@ -525,7 +471,7 @@ static void test_textfile_logged_once(void **state)
 
 static void test_status_unreadable(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	size_t len;
 	char *text;
 
@@ -545,7 +491,7 @@ static void test_status_unreadable(void **state)
 
 static void test_verb(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_caller op = { .uid = 0, .pid = 1 };
 	struct td_caller nobody = { .uid = 4242, .pid = 2 };
 	const char *line = "{\"verb\":\"metrics.get\"}";
@@ -602,7 +548,8 @@ static void test_promtool(void **state)
 	td_mx_free(mx);
 	dmt_status_free(st);
 	if (r < 0)
-		skip();	/* apt-get install prometheus (scripts/install-deps.sh) */
+		fail_msg("%s missing: run 'make deps' (Debian package prometheus)",
+			 PROMTOOL);
 	assert_int_equal(r, 0);
 }
 

@@ -235,17 +235,11 @@ int tc_volume_watch(const char *tenant, const char *volume,
 
 /* --- tenantctl metrics ------------------------------------------------- */
 
-int tc_metrics(int argc, char **argv)
+static int metrics_print(void)
 {
 	json_object *reply = NULL, *ok, *res, *t;
-	int r;
+	int r = tc_call("metrics.get", json_object_new_object(), &reply);
 
-	if (argc > 1) {
-		printf("usage: tenantctl metrics\n"
-		       "  the metrics tenantd writes for node_exporter, in Prometheus text format (operator)\n");
-		return strcmp(argv[1], "--help") && strcmp(argv[1], "-h") ? 2 : 0;
-	}
-	r = tc_call("metrics.get", json_object_new_object(), &reply);
 	if (r) {
 		fprintf(stderr, "tenantctl: cannot talk to tenantd at %s\n",
 			opt_socket);
@@ -267,4 +261,26 @@ int tc_metrics(int argc, char **argv)
 	}
 	json_object_put(reply);
 	return 0;
+}
+
+int tc_metrics_show(const struct tc_verb *v, int argc, char **argv)
+{
+	(void)argv;
+	if (argc) {
+		fprintf(stderr, "usage: tenantctl %s %s\n", v->object, v->verb);
+		return 2;
+	}
+	return metrics_print();
+}
+
+int tc_metrics(int argc, char **argv)
+{
+	int i = argc > 1 && !strcmp(argv[1], "show") ? 2 : 1;
+
+	if (argc > i) {
+		printf("usage: tenantctl metrics [show]\n"
+		       "  the metrics tenantd writes for node_exporter, in Prometheus text format (operator)\n");
+		return strcmp(argv[i], "--help") && strcmp(argv[i], "-h") ? 2 : 0;
+	}
+	return metrics_print();
 }

@@ -929,6 +929,10 @@ const struct tc_verb tc_verbs[] = {
 	  "report a leg's device as gone (root; what the udev rule does)",
 	  tc_leg_report },
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- ("tenantctl metrics" is the short form) */
+	{ "metrics", "show", "",
+	  "the metrics tenantd writes for node_exporter, Prometheus text (operator)",
+	  tc_metrics_show },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -945,7 +949,7 @@ static void help(FILE *f)
 	fprintf(f, "  raw < BYTES\n      send standard input verbatim, print the reply (protocol debugging)\n");
 	fprintf(f, "  attach TENANT VOLUME [--vm VM] [--libvirt [--target DEV]]\n      volume attach, printing the device path or a libvirt <disk> (hypervisor)\n"
 		"  detach TENANT VOLUME | detach --vm VM\n      volume detach, or every attached volume of a VM (libvirt hook)\n"
-		"  metrics\n      the metrics tenantd writes for node_exporter, Prometheus text (operator)\n");
+		"  metrics\n      short for metrics show\n");
 	fprintf(f,
 		"\nOptions:\n"
 		"  --socket PATH  tenantd's socket (default " TD_DEFAULT_SOCKET ",\n"

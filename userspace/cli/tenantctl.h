@@ -80,6 +80,7 @@ int tc_run(const char *verb, json_object *args,
 /* -- remote (issue 4) -- */
 /* -- metrics, progress (tc-progress.c) -- */
 int tc_metrics(int argc, char **argv);		/* "tenantctl metrics" */
+int tc_metrics_show(const struct tc_verb *v, int argc, char **argv);
 /* volume status --watch: until the volume's sync action is idle. */
 int tc_volume_watch(const char *tenant, const char *volume,
 		    unsigned int poll_ms);
