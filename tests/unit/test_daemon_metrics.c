@@ -308,6 +308,27 @@ static void test_status_json(void **state)
 	dmt_status_free(st);
 }
 
+static void test_diskstats(void **state)
+{
+	struct td_mx *mx = td_mx_new("h");
+	char *text;
+
+	(void)state;
+	/* reads, merges, sectors read, ms, writes, merges, sectors written */
+	assert_int_equal(td_mx_add_diskstats(mx, "acme", "v",
+		"     120        0     2048      10      300        0    16384     90"
+		"        0       40      100        0        0        0        0\n"), 0);
+	assert_int_equal(td_mx_add_diskstats(mx, "acme", "w", "garbage"),
+			 -EINVAL);
+	assert_int_equal(td_mx_add_diskstats(mx, "acme", "w", NULL), -EINVAL);
+	text = td_mx_render(mx, NULL);
+	assert_string_equal(value_of(text, "\ndmtenant_device_read_bytes_total{tenant=\"acme\",volume=\"v\","), "1048576");
+	assert_string_equal(value_of(text, "\ndmtenant_device_written_bytes_total{tenant=\"acme\",volume=\"v\","), "8388608");
+	assert_null(strstr(text, "volume=\"w\""));
+	free(text);
+	td_mx_free(mx);
+}
+
 static void test_merge(void **state)
 {
 	struct td_mx *mx = td_mx_new("h");
@@ -561,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_status_samples),
 		cmocka_unit_test(test_status_old_kernel),
 		cmocka_unit_test(test_status_json),
+		cmocka_unit_test(test_diskstats),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test_setup_teardown(test_textfile_logged_once,

@@ -44,7 +44,7 @@ static const struct mx_family families[TD_MX__COUNT] = {
 	[TD_MX_REGIONS] = { "dmtenant_device_regions", "gauge",
 		"Regions of the volume's write-intent bitmap." },
 	[TD_MX_OUTOFSYNC_REGIONS] = { "dmtenant_device_outofsync_regions",
-		"gauge", "Regions that still need copying to some leg." },
+		"gauge", "Regions not yet the same on every leg in service (the resync bitmap; a failed leg is shown by dmtenant_leg_state)." },
 	[TD_MX_SYNC_ACTION] = { "dmtenant_device_sync_action", "gauge",
 		"1 for the running sync action (idle, resync, recover, check, repair), 0 for the others." },
 	[TD_MX_SYNC_DONE] = { "dmtenant_device_regions_synced", "gauge",
@@ -72,6 +72,10 @@ static const struct mx_family families[TD_MX__COUNT] = {
 		"counter", "Bios a leg completed with a write error." },
 	[TD_MX_CRYPT_ERRORS] = { "dmtenant_device_crypt_errors_total",
 		"counter", "Bios failed because the cipher returned an error." },
+	[TD_MX_READ_BYTES] = { "dmtenant_device_read_bytes_total", "counter",
+		"Bytes read from the volume's dm device (/sys/block/dm-N/stat)." },
+	[TD_MX_WRITTEN_BYTES] = { "dmtenant_device_written_bytes_total",
+		"counter", "Bytes written to the volume's dm device (/sys/block/dm-N/stat)." },
 	[TD_MX_GRANTS_ACTIVE] = { "dmtenant_access_grants_active", "gauge",
 		"Just-in-time access grants with an open mapping." },
 	[TD_MX_REQUESTS_PENDING] = { "dmtenant_access_requests_pending",
@@ -504,6 +508,22 @@ int td_mx_add_status(struct td_mx *mx, const char *tenant, const char *volume,
 		    "class", cls);
 	}
 	return 0;
+}
+
+int td_mx_add_diskstats(struct td_mx *mx, const char *tenant,
+			const char *volume, const char *stat_line)
+{
+	unsigned long long f[7];
+	int r;
+
+	if (!stat_line || sscanf(stat_line, "%llu %llu %llu %llu %llu %llu %llu",
+				 &f[0], &f[1], &f[2], &f[3], &f[4], &f[5],
+				 &f[6]) != 7)
+		return -EINVAL;
+	r = td_mx_add(mx, TD_MX_READ_BYTES, (double)f[2] * 512, "tenant",
+		      tenant, "volume", volume, NULL);
+	return r ? r : td_mx_add(mx, TD_MX_WRITTEN_BYTES, (double)f[6] * 512,
+				 "tenant", tenant, "volume", volume, NULL);
 }
 
 /* --- the atomic write --------------------------------------------------- */

@@ -45,6 +45,8 @@ enum td_mx_family {
 	TD_MX_READ_ERRORS,
 	TD_MX_WRITE_ERRORS,
 	TD_MX_CRYPT_ERRORS,
+	TD_MX_READ_BYTES,
+	TD_MX_WRITTEN_BYTES,
 	TD_MX_GRANTS_ACTIVE,
 	TD_MX_REQUESTS_PENDING,
 	TD_MX_WIPE_DONE,
@@ -78,6 +80,13 @@ int td_mx_add_status(struct td_mx *mx, const char *tenant, const char *volume,
 		     const struct dmt_status *st);
 /* Sum samples of one family with equal labels (counts built row by row). */
 void td_mx_merge(struct td_mx *mx);
+/*
+ * Bytes read and written from a block device's stat line
+ * (/sys/block/dm-N/stat: sectors of 512 bytes in fields 3 and 7).
+ * -EINVAL if the line is not one.
+ */
+int td_mx_add_diskstats(struct td_mx *mx, const char *tenant,
+			const char *volume, const char *stat_line);
 /* The text: HELP and TYPE of every family, then its samples (malloc'd). */
 char *td_mx_render(const struct td_mx *mx, size_t *len);
 

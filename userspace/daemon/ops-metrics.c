@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <dmtenant.h>
@@ -69,6 +71,27 @@ static int wipe_sample(const struct td_wipe_progress *w, void *arg)
 	return 0;
 }
 
+/* Bytes through the dm device, from sysfs (its node names the minor). */
+static int diskstats_samples(struct gather *ga, const struct td_volume *v)
+{
+	char path[64], line[512];
+	struct stat sb;
+	FILE *f;
+	int r = 0;
+
+	if (stat(v->device, &sb) || !S_ISBLK(sb.st_mode))
+		return 0;
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/stat",
+		 major(sb.st_rdev), minor(sb.st_rdev));
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fgets(line, sizeof(line), f))
+		r = td_mx_add_diskstats(ga->mx, v->tenant, v->id, line);
+	fclose(f);
+	return r == -EINVAL ? 0 : r;
+}
+
 static int volume_samples(const struct td_volume *v, void *arg)
 {
 	struct gather *ga = arg;
@@ -95,6 +118,8 @@ static int volume_samples(const struct td_volume *v, void *arg)
 		      "volume", v->id, NULL);
 	if (!r && !bad)
 		r = td_mx_add_status(ga->mx, v->tenant, v->id, st);
+	if (!r && !bad)
+		r = diskstats_samples(ga, v);
 	dmt_status_free(st);
 	ga->err = ga->err ? ga->err : r;
 	return 0;
