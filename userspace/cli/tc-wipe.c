@@ -234,7 +234,6 @@ static int status(const char *tenant, int64_t job, bool wait)
 		}
 		for (i = 0; i < json_object_array_length(jobs); i++) {
 			json_object *j = json_object_array_get_idx(jobs, i);
-
 			char label[96];
 
 			if (strcmp(tc_sget(j, "state"), "running"))
