@@ -115,6 +115,8 @@ oos=$(sample dmtenant_device_outofsync_regions "$L")
 promcheck "$PROM"
 ok 0 leg recover acme m 1
 ok 0 volume status acme m --watch
+printf '%s\n' "$TC_OUT" | grep -Eq '^sync: +[0-9]+/[0-9]+ regions in sync, (idle|resync|recover)' ||
+	fail "volume status shows no sync line"
 mirror_wait_idle "$NAME" 600
 [ "$(mirror_leg_states "$NAME")" = AA ] ||
 	fail "--watch returned, legs $(mirror_leg_states "$NAME")"
