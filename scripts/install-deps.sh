@@ -27,6 +27,10 @@ PACKAGES=(
 	nbd-server nbd-client
 	# benchmarks
 	mdadm
+	# promtool (metrics format check in tests/unit/test_daemon_metrics.c
+	# and tests/vm/30-tenantd-e2e.sh): Debian ships it only with the
+	# prometheus server package (~96 MB installed)
+	prometheus
 )
 
 missing=()

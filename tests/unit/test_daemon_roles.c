@@ -97,6 +97,7 @@ static const struct {
 	{ TD_V_LEG_SEEN,	  "O-----", "O-----", "O-----" },
 	{ TD_V_LEG_GONE,	  "O-----", "O-----", "O-----" },
 	{ TD_V_VOLUME_AUTO,	  "O-----", "O-----", "O-----" },
+	{ TD_V_METRICS_GET,	  "O-----", "O-----", "O-----" },
 };
 
 static char letter(enum td_role r)

@@ -24,6 +24,7 @@
 
 #include "../../userspace/daemon/monitor.h"
 #include "../../userspace/daemon/ops.h"
+#include "td_fixture.h"
 
 /* --- fakes of the kernel side ------------------------------------------ */
 
@@ -255,58 +256,16 @@ static void test_config(void **state)
 
 /* --- scans on a real store --------------------------------------------- */
 
-struct fx {
-	char dir[32];
-	char db[64];
-	struct td_daemon d;
-};
-
 static int setup(void **state)
 {
-	static const char conf[] = "operator uid=0\nmonitor-interval 1\n";
-	struct fx *fx = calloc(1, sizeof(*fx));
-	FILE *f = fmemopen((void *)conf, sizeof(conf) - 1, "r");
-	char err[256], mk[96];
-	struct td_caller c = { .uid = 0, .pid = 1 };
-	const char *line = "{\"verb\":\"tenant.create\",\"args\":{\"tenant\":\"acme\"}}";
-	struct td_volume v;
-	json_object *rep;
+	static const char *const classes[] = { "local", "remote", "local" };
+	struct td_fixture *fx;
 
-	if (!fx || !f || !freopen("/dev/null", "w", stderr))
+	if (!freopen("/dev/null", "w", stderr))
 		return -1;
-	strcpy(fx->dir, "/tmp/td-monitor-XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
-	snprintf(mk, sizeof(mk), "%s/master.key", fx->dir);
-	if (td_config_parse(f, "t.conf", &fx->d.cfg, err, sizeof(err)))
-		return -1;
-	fclose(f);
-	if (dmt_master_key_create(mk, &fx->d.master))
-		return -1;
-	fx->d.no_dm = true;	/* tenant.create without a kernel */
-	fx->d.dev_dir = "/dev";
-	if (td_store_open(fx->db, &fx->d.st, err, sizeof(err)))
-		return -1;
-	rep = td_handle_line(&fx->d, &c, line, strlen(line));
-	json_object_put(rep);
-	memset(&v, 0, sizeof(v));
-	strcpy(v.tenant, "acme");
-	strcpy(v.id, "rr");
-	strcpy(v.uuid, "11111111-2222-4333-8444-555555555555");
-	v.kek_gen = 1;
-	v.nlegs = 3;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/l0");
-	strcpy(v.legs[1].cls, "remote");
-	strcpy(v.legs[1].device, "/dev/r1");
-	strcpy(v.legs[2].cls, "local");
-	strcpy(v.legs[2].device, "/dev/l2");
-	v.legs[1].idx = 1;
-	v.legs[2].idx = 2;
-	if (td_volume_insert(fx->d.st, &v) ||
-	    td_attach_add(fx->d.st, "acme", "rr", "", "tenant+acme+rr",
-			  "/dev/dm-9", 0))
+	fx = td_fixture_new("operator uid=0\nmonitor-interval 1\n", "rr",
+			    classes, 3);
+	if (!fx)
 		return -1;
 	nsent = 0;
 	fake_msg_err = 0;
@@ -317,22 +276,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *fx = *state;
-	const char *sfx[] = { "t.db", "t.db-wal", "t.db-shm", "t.db.audit-head",
-			      "master.key" };
-	char p[96];
-	size_t i;
-
 	td_monitor_stop();
-	td_store_close(fx->d.st);
-	td_config_free(&fx->d.cfg);
-	dmt_key_free(fx->d.master);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, sfx[i]);
-		unlink(p);
-	}
-	rmdir(fx->dir);
-	free(fx);
+	td_fixture_free(*state);
 	return 0;
 }
 
@@ -355,7 +300,7 @@ static int count_rec(const struct td_audit_rec *r, void *arg)
 	return 0;
 }
 
-static int audited(struct fx *fx, const char *object, const char *result,
+static int audited(struct td_fixture *fx, const char *object, const char *result,
 		   const char *detail)
 {
 	struct audit_count ac = { "daemon.leg-retry", object, result, detail,
@@ -367,7 +312,7 @@ static int audited(struct fx *fx, const char *object, const char *result,
 
 static void test_scan(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	int64_t t = 5000000;
 	json_object *j, *e, *f;
 
@@ -448,7 +393,7 @@ static void test_scan(void **state)
 
 static void test_scan_held_and_detached(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	int64_t t = 9000000;
 	json_object *j, *e, *f;
 
@@ -552,7 +497,7 @@ static void test_hold_survives_restart(void **state)
 /* Two failed remote legs: one recover per volume and scan. */
 static void test_scan_one_per_volume(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	int64_t t = 7000000;
 
 	(void)fx;

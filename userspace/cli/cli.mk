@@ -16,6 +16,8 @@ TENANTCTL_LIB_SRCS += userspace/cli/tc-wipe.c userspace/daemon/cert.c
 # -- udev (issue 8) --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-udev.c
 # -- remote (issue 4) --
+# -- metrics --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-progress.c
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
 		  $(TENANTCTL_LIB_SRCS)
 TENANTCTL_HDRS := userspace/cli/tenantctl.h userspace/daemon/proto.h \
@@ -32,3 +34,6 @@ test_cli_args_LDLIBS := -ljson-c -lcrypto
 # -- access (issue 6) --
 test_cli_access_SRCS := $(TENANTCTL_LIB_SRCS)
 test_cli_access_LDLIBS := -ljson-c -lcrypto
+# -- metrics -- progress bar / plain lines, watch, wait, metrics
+test_cli_progress_SRCS := $(TENANTCTL_LIB_SRCS)
+test_cli_progress_LDLIBS := -ljson-c -lcrypto

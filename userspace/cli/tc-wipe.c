@@ -191,7 +191,10 @@ static void print_job(json_object *j)
  */
 static int status(const char *tenant, int64_t job, bool wait)
 {
-	int64_t last_pct = -1;
+	struct tc_progress p;
+	int64_t shown = 0;
+
+	tc_progress_init(&p, stdout, isatty(1));
 
 	for (;;) {
 		json_object *a = json_object_new_object(), *reply, *res, *jobs;
@@ -221,6 +224,7 @@ static int status(const char *tenant, int64_t job, bool wait)
 			failed |= !strcmp(tc_sget(j, "state"), "failed");
 		}
 		if (!wait || !running) {
+			tc_progress_end(&p);
 			for (i = 0; i < json_object_array_length(jobs); i++)
 				print_job(json_object_array_get_idx(jobs, i));
 			if (!json_object_array_length(jobs))
@@ -230,15 +234,23 @@ static int status(const char *tenant, int64_t job, bool wait)
 		}
 		for (i = 0; i < json_object_array_length(jobs); i++) {
 			json_object *j = json_object_array_get_idx(jobs, i);
+			char label[96];
 
 			if (strcmp(tc_sget(j, "state"), "running"))
 				continue;
-			/* progress: a line per 10 % step */
-			if (tc_iget(j, "percent") / 10 != last_pct / 10) {
-				print_job(j);
-				fflush(stdout);
-				last_pct = tc_iget(j, "percent");
+			/* metrics: a bar on a terminal, a line per 10 % else */
+			if (shown != tc_iget(j, "job")) {
+				tc_progress_end(&p);
+				tc_progress_init(&p, stdout, isatty(1));
+				shown = tc_iget(j, "job");
 			}
+			snprintf(label, sizeof(label), "job %" PRId64 " %s/%s %s",
+				 shown, tc_sget(j, "tenant"),
+				 tc_sget(j, "volume"), tc_sget(j, "method"));
+			tc_progress_update(&p, label,
+					   (uint64_t)tc_iget(j, "bytes_done"),
+					   (uint64_t)tc_iget(j, "bytes_total"),
+					   "B", tc_now_ms());
 			break;
 		}
 		json_object_put(reply);

@@ -343,6 +343,7 @@ static int print_status(json_object *res, void *arg)
 		       tc_iget(k, "writes"), tc_iget(k, "read_errors"),
 		       tc_iget(k, "write_errors"), tc_iget(k, "crypt_errors"),
 		       states);
+		tc_print_sync(k);	/* -- metrics -- */
 	}
 	/* remote (issue 4): failed remote legs tenantd retries */
 	if (json_object_object_get_ex(res, "retry", &a))
@@ -535,8 +536,15 @@ static int v_volume_list(const struct tc_verb *v, int argc, char **argv)
 
 static int v_volume_status(const struct tc_verb *v, int argc, char **argv)
 {
-	if (argc != 2)
-		return usage_err(v, "expected TENANT VOLUME");
+	bool watch = argc == 3 && !strcmp(argv[2], "--watch");
+	int ex;
+
+	if (argc != 2 && !watch)
+		return usage_err(v, "expected TENANT VOLUME [--watch]");
+	/* metrics: progress while a resync runs, then the status */
+	ex = watch ? tc_volume_watch(argv[0], argv[1], 1000) : 0;
+	if (ex)
+		return ex;
 	return run("volume.status", tc_args_tv(argv[0], argv[1]), print_status,
 		   NULL);
 }
@@ -845,8 +853,9 @@ const struct tc_verb tc_verbs[] = {
 	  "format the legs of a new volume (operator)", v_volume_create },
 	{ "volume", "list", "[TENANT]", "list volumes you may see",
 	  v_volume_list },
-	{ "volume", "status", "TENANT VOLUME",
-	  "show a volume, its legs and its kernel state", v_volume_status },
+	{ "volume", "status", "TENANT VOLUME [--watch]",
+	  "show a volume, its legs and its kernel state; --watch: progress of a running resync first",
+	  v_volume_status },
 	{ "volume", "assign", "TENANT VOLUME --vm VM",
 	  "assign a volume to a VM (operator)", v_volume_assign },
 	{ "volume", "attach", "TENANT VOLUME [--vm VM]",
@@ -920,6 +929,10 @@ const struct tc_verb tc_verbs[] = {
 	  "report a leg's device as gone (root; what the udev rule does)",
 	  tc_leg_report },
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- ("tenantctl metrics" is the short form) */
+	{ "metrics", "show", "",
+	  "the metrics tenantd writes for node_exporter, Prometheus text (operator)",
+	  tc_metrics_show },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -935,7 +948,8 @@ static void help(FILE *f)
 			v->usage, v->summary);
 	fprintf(f, "  raw < BYTES\n      send standard input verbatim, print the reply (protocol debugging)\n");
 	fprintf(f, "  attach TENANT VOLUME [--vm VM] [--libvirt [--target DEV]]\n      volume attach, printing the device path or a libvirt <disk> (hypervisor)\n"
-		"  detach TENANT VOLUME | detach --vm VM\n      volume detach, or every attached volume of a VM (libvirt hook)\n");
+		"  detach TENANT VOLUME | detach --vm VM\n      volume detach, or every attached volume of a VM (libvirt hook)\n"
+		"  metrics\n      short for metrics show\n");
 	fprintf(f,
 		"\nOptions:\n"
 		"  --socket PATH  tenantd's socket (default " TD_DEFAULT_SOCKET ",\n"
@@ -993,6 +1007,8 @@ int tc_main(int argc, char **argv)
 	/* udev (issue 8): "attach ..." and "detach ..." (tc-udev.c) */
 	if (!strcmp(argv[i], "attach") || !strcmp(argv[i], "detach"))
 		return tc_udev_alias(argc - i, argv + i);
+	if (!strcmp(argv[i], "metrics"))
+		return tc_metrics(argc - i, argv + i);
 	v = tc_find_verb(argv[i], i + 1 < argc ? argv[i + 1] : NULL);
 	if (!v) {
 		const struct tc_verb *w;

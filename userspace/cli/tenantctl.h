@@ -78,5 +78,34 @@ void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
 int tc_run(const char *verb, json_object *args,
 	   int (*print)(json_object *result, void *arg), void *arg);
 /* -- remote (issue 4) -- */
+/* -- metrics, progress (tc-progress.c) -- */
+int tc_metrics(int argc, char **argv);		/* "tenantctl metrics" */
+int tc_metrics_show(const struct tc_verb *v, int argc, char **argv);
+/* volume status --watch: until the volume's sync action is idle. */
+int tc_volume_watch(const char *tenant, const char *volume,
+		    unsigned int poll_ms);
+int64_t tc_now_ms(void);
+/* volume status: the "sync" and "remote" fields of the kernel object. */
+void tc_print_sync(json_object *kernel);
+/* A progress line: on a terminal a bar redrawn in place, else a plain
+ * line per 10 % step; rate and ETA from the first sample on. */
+struct tc_progress {
+	FILE *f;
+	bool tty;
+	bool started, drawn;
+	int64_t t0;
+	uint64_t done0;
+	int step;		/* last 10 % step printed (plain lines) */
+};
+void tc_progress_init(struct tc_progress *p, FILE *f, bool tty);
+/* @unit: "B" (shown as KiB, MiB...) or a word such as "regions". */
+void tc_progress_update(struct tc_progress *p, const char *label,
+			uint64_t done, uint64_t total, const char *unit,
+			int64_t now_ms);
+void tc_progress_end(struct tc_progress *p);
+/* The line itself (rate <= 0: unknown yet). */
+void tc_progress_format(char *buf, size_t len, bool tty, const char *label,
+			uint64_t done, uint64_t total, double rate,
+			const char *unit);
 
 #endif /* TC_TENANTCTL_H */

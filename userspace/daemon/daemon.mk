@@ -22,6 +22,8 @@ TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
 TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 # -- remote (issue 4) --
 TENANTD_OPS += $(TENANTD_DIR)/monitor.c
+# -- metrics --
+TENANTD_OPS += $(TENANTD_DIR)/ops-metrics.c $(TENANTD_DIR)/metrics.c
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
 TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
@@ -71,6 +73,12 @@ unit-build: $(USERSPACE_BIN)/tenantd
 test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
 	-Wl$(comma)--wrap=dmt_dev_status -Wl$(comma)--wrap=dmt_dev_message
+
+# -- metrics -- the format, the atomic write (write() wrapped: a full
+# disk), the textfile from a real store (td_log wrapped: logged once)
+test_daemon_metrics_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+test_daemon_metrics_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+	$(addprefix -Wl$(comma)--wrap=,dmt_dev_status write td_log)
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the

@@ -127,5 +127,7 @@ void op_udev_owner_forget(struct td_daemon *d, const char *name);
 void op_udev_owner_restore(struct td_daemon *d, const char *name, uid_t uid,
 			   const char *vm);
 /* -- ops-remote.c (remote legs) -- */
+/* -- ops-metrics.c -- */
+enum td_err op_metrics_get(struct op *op);
 
 #endif /* TD_OPS_INTERNAL_H */

@@ -1284,6 +1284,61 @@ out:
 	return e;
 }
 
+/* Bytes a job writes in all, and has written (@leg, @pass, @off: where it is). */
+static void job_bytes(const char *legs_json, int64_t passes, int64_t leg,
+		      int64_t pass, int64_t off, uint64_t *done,
+		      uint64_t *total)
+{
+	struct wipe_job tmp;
+	unsigned int i;
+
+	memset(&tmp, 0, sizeof(tmp));
+	*done = *total = 0;
+	legs_from_json(legs_json, &tmp);
+	for (i = 0; i < tmp.nlegs; i++) {
+		uint64_t sz = dev_bytes(tmp.legs[i].device);
+
+		*total += sz * (uint64_t)passes;
+		if ((int64_t)i < leg)
+			*done += sz * (uint64_t)passes;
+		else if ((int64_t)i == leg)
+			*done += sz * (uint64_t)pass + (uint64_t)off;
+	}
+}
+
+int td_wipe_progress_foreach(struct td_daemon *d, td_wipe_progress_fn fn,
+			     void *arg)
+{
+	sqlite3 *db = td_store_db(d->st);
+	sqlite3_stmt *s;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(db,
+		"SELECT id, tenant, volume, method, passes, legs, leg, pass,"
+		" offset FROM wipes WHERE state = 'running' ORDER BY id", -1,
+		&s, NULL) != SQLITE_OK)
+		return -EIO;
+	while (!r && sqlite3_step(s) == SQLITE_ROW) {
+		struct td_wipe_progress w;
+
+		memset(&w, 0, sizeof(w));
+		w.job = sqlite3_column_int64(s, 0);
+		td_fmt(w.tenant, sizeof(w.tenant), "%s",
+		       (const char *)sqlite3_column_text(s, 1));
+		td_fmt(w.volume, sizeof(w.volume), "%s",
+		       (const char *)sqlite3_column_text(s, 2));
+		td_fmt(w.method, sizeof(w.method), "%s",
+		       (const char *)sqlite3_column_text(s, 3));
+		job_bytes((const char *)sqlite3_column_text(s, 5),
+			  sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 6),
+			  sqlite3_column_int64(s, 7), sqlite3_column_int64(s, 8),
+			  &w.done, &w.total);
+		r = fn(&w, arg);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
 /* wipe.status: jobs with progress; finished ones with their certificate. */
 enum td_err op_wipe_status(struct op *op)
 {
@@ -1315,28 +1370,17 @@ enum td_err op_wipe_status(struct op *op)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *tn = (const char *)sqlite3_column_text(s, 1);
 		json_object *o;
-		struct wipe_job tmp;
 		int64_t passes = sqlite3_column_int64(s, 4), leg, pass, off;
 		uint64_t total = 0, done = 0;
-		unsigned int i;
 
 		if (!td_may_see(&op->d->cfg, op->c->uid, op->req->verb, tn,
 				NULL))
 			continue;
-		memset(&tmp, 0, sizeof(tmp));
-		legs_from_json((const char *)sqlite3_column_text(s, 6), &tmp);
 		leg = sqlite3_column_int64(s, 8);
 		pass = sqlite3_column_int64(s, 9);
 		off = sqlite3_column_int64(s, 10);
-		for (i = 0; i < tmp.nlegs; i++) {
-			uint64_t sz = dev_bytes(tmp.legs[i].device);
-
-			total += sz * (uint64_t)passes;
-			if ((int64_t)i < leg)
-				done += sz * (uint64_t)passes;
-			else if ((int64_t)i == leg)
-				done += sz * (uint64_t)pass + (uint64_t)off;
-		}
+		job_bytes((const char *)sqlite3_column_text(s, 6), passes, leg,
+			  pass, off, &done, &total);
 		o = json_object_new_object();
 		json_object_object_add(o, "job", json_object_new_int64(
 			sqlite3_column_int64(s, 0)));

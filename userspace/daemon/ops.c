@@ -20,6 +20,7 @@
 #include <dmtenant.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "monitor.h"	/* remote (issue 4) */
 #include "ops-internal.h"
 
@@ -844,6 +845,7 @@ static enum td_err op_volume_status(struct op *op)
 		}
 		json_object_object_add(k, "leg_states", ls);
 	}
+	td_status_sync_json(st, k);	/* -- metrics -- resync, remote lag */
 	json_object_object_add(op->result, "kernel", k);
 	dmt_status_free(st);
 	/* remote (issue 4): failed remote legs tenantd retries */
@@ -949,6 +951,7 @@ static enum td_err op_volume_attach(struct op *op)
 	struct td_volume v;
 	struct td_tenant t;
 	char name[128], path[DMT_DEV_PATH_MAX];
+	int64_t started = td_metrics_now_ms();
 	bool next;
 	enum td_err e;
 	uid_t owner;
@@ -1068,6 +1071,7 @@ static enum td_err op_volume_attach(struct op *op)
 	json_object_object_add(op->result, "vm", json_object_new_string(vm));
 	json_object_object_add(op->result, "owner_uid",
 			       json_object_new_int64(owner));
+	td_metrics_attach_done(v.tenant, v.id, td_metrics_now_ms() - started);
 	return TD_OK;
 }
 
@@ -1355,6 +1359,8 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_LEG_GONE]		= op_leg_gone,
 	[TD_V_VOLUME_AUTO]	= op_volume_auto,
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- */
+	[TD_V_METRICS_GET]	= op_metrics_get,
 };
 
 static op_fn op_handler(enum td_verb verb)

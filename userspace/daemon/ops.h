@@ -86,5 +86,28 @@ bool td_wipe_busy(void);
 #define TD_WIPE_RETENTION_DAYS_DEFAULT	365
 /* Shutdown: stop the workers (they resume at the next start). */
 void td_wipe_stop(struct td_daemon *d);
+/* -- metrics (ops-metrics.c) -- */
+/* Poll loop: write the textfile when due; ms until the next, -1 if off. */
+int64_t td_metrics_tick(struct td_daemon *d);
+/* Everything tenantd knows now, in Prometheus text (malloc'd); NULL: no
+ * memory. */
+char *td_metrics_collect(struct td_daemon *d, size_t *len);
+/* Write the textfile now; 0 or -errno, logged only when it starts to
+ * fail (and when it works again). */
+int td_metrics_write_now(struct td_daemon *d);
+/* Shutdown: forget the clock and the error logged. */
+void td_metrics_stop(void);
+/* Progress of the running wipe jobs (metrics). */
+struct td_wipe_progress {
+	int64_t job;
+	char tenant[TD_ID_MAX + 1];
+	char volume[TD_ID_MAX + 1];
+	char method[24];
+	uint64_t done, total;		/* bytes, all passes and legs */
+};
+typedef int (*td_wipe_progress_fn)(const struct td_wipe_progress *w,
+				   void *arg);
+int td_wipe_progress_foreach(struct td_daemon *d, td_wipe_progress_fn fn,
+			     void *arg);
 
 #endif /* TD_OPS_H */

@@ -153,6 +153,8 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "leg.gone", TD_V_LEG_GONE, true, a_leg_report },
 	{ "volume.auto", TD_V_VOLUME_AUTO, true, a_volume_auto },
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- */
+	{ "metrics.get", TD_V_METRICS_GET, false, a_none },
 };
 
 const struct td_verb_info *td_verb_by_name(const char *name)

@@ -79,6 +79,8 @@ enum td_verb {
 	TD_V_LEG_GONE,
 	TD_V_VOLUME_AUTO,
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- */
+	TD_V_METRICS_GET,
 	TD_V__COUNT
 };
 

@@ -78,6 +78,8 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_LEG_GONE]		= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_VOLUME_AUTO]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	/* -- remote (issue 4) -- */
+	/* -- metrics -- every tenant's names and states: the operator only */
+	[TD_V_METRICS_GET]	= { [TD_ROLE_OPERATOR] = R_ANY },
 };
 
 static bool entry_serves_vm(const struct td_role_entry *e, const char *vm)
@@ -232,6 +234,7 @@ void td_config_free(struct td_config *cfg)
 	free(cfg->socket_path);
 	free(cfg->db_path);
 	free(cfg->master_key);
+	free(cfg->metrics_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -320,7 +323,10 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		    /* -- remote (issue 4) -- */
 		    !strcmp(word, "monitor-interval") ||
 		    !strcmp(word, "monitor_interval") ||
-		    !strcmp(word, "wipe-retention-days")) {
+		    !strcmp(word, "wipe-retention-days") ||
+		    /* -- metrics -- */
+		    !strcmp(word, "metrics-textfile") ||
+		    !strcmp(word, "metrics-interval")) {
 			char *val = strtok_r(NULL, " \t\r", &save);
 
 			if (!val || strtok_r(NULL, " \t\r", &save))
@@ -352,6 +358,18 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 					CFG_ERR("wipe-retention-days must be 0..36500 (0: keep forever)");
 				cfg->wipe_retention_days = v;
 				cfg->wipe_retention_set = true;
+			/* -- metrics -- */
+			} else if (!strcmp(word, "metrics-interval")) {
+				if (!parse_uint(val, 3600, 10, &v) || !v)
+					CFG_ERR("metrics-interval must be 1..3600 seconds");
+				cfg->metrics_interval = v;
+			} else if (!strcmp(word, "metrics-textfile")) {
+				if (val[0] != '/' || strlen(val) > 1024 ||
+				    strlen(val) < 6 ||
+				    strcmp(val + strlen(val) - 5, ".prom"))
+					CFG_ERR("metrics-textfile needs an absolute path ending in .prom, the files node_exporter reads (e.g. /var/lib/prometheus/node-exporter/dm-tenant.prom)");
+				if (set_str(&cfg->metrics_path, val))
+					CFG_ERR("out of memory");
 			} else {
 				if (val[0] != '/')
 					CFG_ERR("'%s' needs an absolute path", word);

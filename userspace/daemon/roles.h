@@ -46,6 +46,9 @@ struct td_config {
 	/* finished wipe jobs are pruned after this many days (0: never) */
 	bool wipe_retention_set;
 	unsigned int wipe_retention_days;
+	/* -- metrics -- textfile for node_exporter (NULL: none), seconds */
+	char *metrics_path;
+	unsigned int metrics_interval;	/* 0: not set */
 };
 
 const char *td_role_name(enum td_role r);

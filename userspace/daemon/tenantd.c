@@ -628,6 +628,10 @@ int main(int argc, char **argv)
 		due = td_monitor_tick(&d);
 		if (due >= 0 && now + due < next)
 			next = now + due;
+		/* -- metrics -- the textfile for node_exporter */
+		due = td_metrics_tick(&d);
+		if (due >= 0 && now + due < next)
+			next = now + due;
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		/* Always accepted: a refusal needs the connection too. */
@@ -731,6 +735,7 @@ int main(int argc, char **argv)
 	refusals_flush(&d, true);
 	td_wipe_stop(&d);
 	td_monitor_stop();	/* remote (issue 4) */
+	td_metrics_stop();
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
 	td_log(LOG_INFO, "stopped");
 	rc = 0;
