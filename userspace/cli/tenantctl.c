@@ -89,12 +89,48 @@ int tc_print_error(json_object *reply)
 	return ex ? ex : EXIT_ERR;
 }
 
+/* -- mfa -- whether tenantd asks for a one-time code (tc-mfa.c) */
+static bool code_required(json_object *reply)
+{
+	json_object *err, *code;
+
+	return json_object_object_get_ex(reply, "error", &err) &&
+		json_object_object_get_ex(err, "code", &code) &&
+		!strcmp(json_object_get_string(code), "code-required");
+}
+
 static int run(const char *verb, json_object *args,
 	       int (*print)(json_object *result, void *arg), void *arg)
 {
 	json_object *reply, *ok, *res, *f;
-	int r = tc_call(verb, args, &reply), ex;
+	char code[32];
+	int r, ex;
 
+	/* Asked for before it is known to be needed (--code, stdin): sent
+	 * with the first request.  Otherwise asked for when tenantd says. */
+	if (tc_opt_code && args && !json_object_object_get_ex(args, "code", NULL)) {
+		if (tc_mfa_code(verb, code, sizeof(code))) {
+			json_object_put(args);
+			return td_err_exit_code(TD_E_CODE_REQUIRED);
+		}
+		json_object_object_add(args, "code",
+				       json_object_new_string(code));
+		explicit_bzero(code, sizeof(code));
+	}
+	r = tc_call(verb, args ? json_object_get(args) : NULL, &reply);
+	if (!r && args && code_required(reply)) {
+		if (tc_mfa_code(verb, code, sizeof(code))) {
+			json_object_put(args);
+			json_object_put(reply);
+			return td_err_exit_code(TD_E_CODE_REQUIRED);
+		}
+		json_object_put(reply);
+		json_object_object_add(args, "code",
+				       json_object_new_string(code));
+		explicit_bzero(code, sizeof(code));
+		r = tc_call(verb, json_object_get(args), &reply);
+	}
+	json_object_put(args);
 	if (r)
 		return connect_error(r);
 	if (!json_object_object_get_ex(reply, "ok", &ok)) {
@@ -869,6 +905,18 @@ const struct tc_verb tc_verbs[] = {
 	{ "audit", "verify", "[FILE [--head HASH]]",
 	  "verify the live chain (via tenantd) or an exported file offline",
 	  v_audit_verify },
+	/* -- mfa -- */
+	{ "mfa", "enroll", "[--algorithm sha1|sha256] [--digits 6|8]",
+	  "enrol an authenticator (TOTP) for yourself: QR code / otpauth URI, then one code to confirm",
+	  tc_mfa_enroll },
+	{ "mfa", "confirm", "",
+	  "confirm your pending enrolment with a code (asked for, or on standard input)",
+	  tc_mfa_confirm },
+	{ "mfa", "reset", "UID",
+	  "remove the enrolments of UID and clear its lockout (operator, audited)",
+	  tc_mfa_reset },
+	{ "mfa", "list", "", "list enrolments (operator: all; others: their own)",
+	  tc_mfa_list },
 	/* -- access (issue 6) -- */
 	{ "access", "request",
 	  "--tenant TENANT --volume VOLUME --reason TEXT --duration D[s|m|h] [--mode ro|rw]",
@@ -961,6 +1009,7 @@ int tc_main(int argc, char **argv)
 	const struct tc_verb *v;
 	int i = 1;
 
+	tc_opt_code = NULL;
 	if (getenv("TENANTD_SOCKET"))
 		opt_socket = getenv("TENANTD_SOCKET");
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -1013,6 +1062,17 @@ int tc_main(int argc, char **argv)
 	}
 	argc -= i + 2;
 	argv += i + 2;
+	/* -- mfa -- --code CODE|- after any verb; the verb never sees it */
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--code"))
+			continue;
+		if (i + 1 >= argc)
+			return usage_err(v, "--code needs a code, or - for standard input");
+		tc_opt_code = argv[i + 1];
+		memmove(argv + i, argv + i + 2, (argc - i - 2) * sizeof(*argv));
+		argc -= 2;
+		i--;
+	}
 	if (want_help(argc, argv)) {
 		printf("usage: tenantctl %s %s %s\n  %s\n", v->object, v->verb,
 		       v->usage, v->summary);

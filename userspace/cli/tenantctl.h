@@ -78,5 +78,15 @@ void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
 int tc_run(const char *verb, json_object *args,
 	   int (*print)(json_object *result, void *arg), void *arg);
 /* -- remote (issue 4) -- */
+/* -- mfa -- tc-mfa.c */
+int tc_mfa_enroll(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_confirm(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_reset(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_list(const struct tc_verb *v, int argc, char **argv);
+/* --code of the command line: a code, "-" (standard input), or NULL. */
+extern const char *tc_opt_code;
+/* The one-time code for @what: --code, a prompt on the terminal, or a
+ * line of standard input.  0 or -errno (message printed). */
+int tc_mfa_code(const char *what, char *buf, size_t len);
 
 #endif /* TC_TENANTCTL_H */

@@ -1087,6 +1087,8 @@ enum td_err op_wipe_tenant_delete(struct op *op)
 		e = op_load_tenant(op, id, &t);
 	if (!e)
 		e = wipe_args(op, &ws);
+	if (!e)
+		e = op_mfa_check(op);
 	if (e)
 		return e;
 	if (op_collect_vols(op->d->st, id, &vl))
@@ -1492,6 +1494,8 @@ enum td_err op_volume_export(struct op *op)
 		e = op_need_dm(op);
 	if (!e)
 		e = check_not_live(op, &v);
+	if (!e)
+		e = op_mfa_check(op);
 	if (e)
 		return e;
 	if (!op->c->has_fd) {

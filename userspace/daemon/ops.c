@@ -1296,6 +1296,11 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_LEG_GONE]		= op_leg_gone,
 	[TD_V_VOLUME_AUTO]	= op_volume_auto,
 	/* -- remote (issue 4) -- */
+	/* -- mfa -- */
+	[TD_V_MFA_ENROLL]	= op_mfa_enroll,
+	[TD_V_MFA_CONFIRM]	= op_mfa_confirm,
+	[TD_V_MFA_RESET]	= op_mfa_reset,
+	[TD_V_MFA_LIST]		= op_mfa_list,
 };
 
 static json_object *finish(struct op *op, enum td_err e, const char *action)

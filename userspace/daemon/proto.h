@@ -38,6 +38,8 @@ enum td_err {
 	TD_E_TIMEOUT,		/* request not complete in time */
 	TD_E_BUSY,		/* too many connections */
 	TD_E_INTERNAL,
+	/* -- mfa -- the verb needs a one-time code: ask for it, resend */
+	TD_E_CODE_REQUIRED,
 	TD_E__COUNT
 };
 
@@ -79,6 +81,11 @@ enum td_verb {
 	TD_V_LEG_GONE,
 	TD_V_VOLUME_AUTO,
 	/* -- remote (issue 4) -- */
+	/* -- mfa -- */
+	TD_V_MFA_ENROLL,
+	TD_V_MFA_CONFIRM,
+	TD_V_MFA_RESET,
+	TD_V_MFA_LIST,
 	TD_V__COUNT
 };
 

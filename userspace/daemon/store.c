@@ -160,6 +160,25 @@ const char *const td_schema_steps[] = {
 	"  PRIMARY KEY (tenant, volume, idx),"
 	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
 	"    ON DELETE CASCADE);",
+	/* -- mfa -- second factor (Documentation/jit-access.md): seeds only
+	 * wrapped; last_step refuses a code used before; failures per uid */
+	"CREATE TABLE mfa_enrolments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uid INTEGER NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'active')),"
+	"  algorithm TEXT NOT NULL,"
+	"  digits INTEGER NOT NULL,"
+	"  wrapped BLOB NOT NULL,"
+	"  last_step INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  confirmed INTEGER);"
+	"CREATE UNIQUE INDEX mfa_enrolments_one ON mfa_enrolments(uid, state);"
+	"CREATE TABLE mfa_failures ("
+	"  uid INTEGER PRIMARY KEY,"
+	"  failures INTEGER NOT NULL,"
+	"  first INTEGER NOT NULL,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0);",
 	/* -- remote (issue 4) -- */
 };
 const int td_schema_version =
