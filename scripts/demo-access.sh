@@ -55,7 +55,6 @@ enrol() {
 wait_step() { while [ $(($(date +%s) / 30)) -le "$1" ]; do sleep 1; done; }
 say "The admin enrols an authenticator (TOTP): shown once, stored wrapped by tenantd."
 ADMIN_SEED=$(enrol 1003)
-ADMIN_STEP=$(($(date +%s) / 30))
 echo "    (support enrols too, for opening the grant later)"
 SUPPORT_SEED=$(enrol 1002)
 SUPPORT_STEP=$(($(date +%s) / 30))

@@ -239,6 +239,14 @@ static void test_code(void **state)
 	tc_opt_code = NULL;
 	assert_int_equal(tc("access", "approve", "3", "--code", NULL), 2);
 	assert_int_equal(calls, 0);
+	/* tenant delete (mfa-required may list it) goes through the same */
+	canned_first = CODE_REQUIRED;
+	stdin_is("246810\n");
+	tc("tenant", "delete", "acme", NULL);
+	assert_int_equal(calls, 2);
+	assert_string_equal(last_verb, "tenant.delete");
+	assert_non_null(strstr(last_args, "\"code\":\"246810\""));
+	canned_first = NULL;
 	/* mfa verbs */
 	assert_int_equal(tc("mfa", "reset", "1003", NULL), 0);
 	assert_string_equal(last_verb, "mfa.reset");

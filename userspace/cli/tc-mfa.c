@@ -103,6 +103,47 @@ int tc_mfa_code(const char *what, char *buf, size_t len)
 	return 0;
 }
 
+static bool code_required(json_object *reply)
+{
+	json_object *err, *code;
+
+	return json_object_object_get_ex(reply, "error", &err) &&
+		json_object_object_get_ex(err, "code", &code) &&
+		!strcmp(json_object_get_string(code), "code-required");
+}
+
+static int add_code(const char *verb, json_object *args)
+{
+	char code[32];
+	int r = tc_mfa_code(verb, code, sizeof(code));
+
+	if (!r)
+		json_object_object_add(args, "code",
+				       json_object_new_string(code));
+	explicit_bzero(code, sizeof(code));
+	return r;
+}
+
+int tc_call_coded(const char *verb, json_object *args, json_object **reply)
+{
+	bool asked = false;
+	int r;
+
+	if (args && tc_opt_code &&
+	    !json_object_object_get_ex(args, "code", NULL)) {
+		asked = true;
+		add_code(verb, args);
+	}
+	r = tc_call(verb, args ? json_object_get(args) : NULL, reply);
+	if (!r && args && !asked && code_required(*reply) &&
+	    !add_code(verb, args)) {
+		json_object_put(*reply);
+		r = tc_call(verb, json_object_get(args), reply);
+	}
+	json_object_put(args);
+	return r;
+}
+
 /* --- QR code ------------------------------------------------------------- */
 
 /*

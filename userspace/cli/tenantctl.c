@@ -89,48 +89,12 @@ int tc_print_error(json_object *reply)
 	return ex ? ex : EXIT_ERR;
 }
 
-/* -- mfa -- whether tenantd asks for a one-time code (tc-mfa.c) */
-static bool code_required(json_object *reply)
-{
-	json_object *err, *code;
-
-	return json_object_object_get_ex(reply, "error", &err) &&
-		json_object_object_get_ex(err, "code", &code) &&
-		!strcmp(json_object_get_string(code), "code-required");
-}
-
 static int run(const char *verb, json_object *args,
 	       int (*print)(json_object *result, void *arg), void *arg)
 {
 	json_object *reply, *ok, *res, *f;
-	char code[32];
-	int r, ex;
+	int r = tc_call_coded(verb, args, &reply), ex;
 
-	/* Asked for before it is known to be needed (--code, stdin): sent
-	 * with the first request.  Otherwise asked for when tenantd says. */
-	if (tc_opt_code && args && !json_object_object_get_ex(args, "code", NULL)) {
-		if (tc_mfa_code(verb, code, sizeof(code))) {
-			json_object_put(args);
-			return td_err_exit_code(TD_E_CODE_REQUIRED);
-		}
-		json_object_object_add(args, "code",
-				       json_object_new_string(code));
-		explicit_bzero(code, sizeof(code));
-	}
-	r = tc_call(verb, args ? json_object_get(args) : NULL, &reply);
-	if (!r && args && code_required(reply)) {
-		if (tc_mfa_code(verb, code, sizeof(code))) {
-			json_object_put(args);
-			json_object_put(reply);
-			return td_err_exit_code(TD_E_CODE_REQUIRED);
-		}
-		json_object_put(reply);
-		json_object_object_add(args, "code",
-				       json_object_new_string(code));
-		explicit_bzero(code, sizeof(code));
-		r = tc_call(verb, json_object_get(args), &reply);
-	}
-	json_object_put(args);
 	if (r)
 		return connect_error(r);
 	if (!json_object_object_get_ex(reply, "ok", &ok)) {
@@ -990,6 +954,10 @@ static void help(FILE *f)
 		"                 or $TENANTD_SOCKET)\n"
 		"  --json         print replies of read commands as JSON\n"
 		"  --timeout SEC  give up waiting for tenantd (default 600)\n"
+		"  --code CODE|-  (after the verb) the one-time code of a verb that needs\n"
+		"                 a second factor; - reads it from standard input.  Without\n"
+		"                 it tenantctl asks on the terminal or reads standard input\n"
+		"                 when tenantd asks.  On the command line it shows in ps(1).\n"
 		"\nExit codes: 0 ok, 1 error, 2 usage or invalid argument, 3 denied,\n"
 		"4 not found, 5 conflict, 6 unsupported, 7 busy, 8 audit chain invalid.\n");
 }

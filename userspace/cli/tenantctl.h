@@ -88,5 +88,11 @@ extern const char *tc_opt_code;
 /* The one-time code for @what: --code, a prompt on the terminal, or a
  * line of standard input.  0 or -errno (message printed). */
 int tc_mfa_code(const char *what, char *buf, size_t len);
+/*
+ * tc_call() that adds the one-time code: --code up front, or asked for
+ * (tc_mfa_code) and resent when tenantd answers "code-required".  When no
+ * code can be had, *reply is that answer.  Takes @args like tc_call().
+ */
+int tc_call_coded(const char *verb, json_object *args, json_object **reply);
 
 #endif /* TC_TENANTCTL_H */
