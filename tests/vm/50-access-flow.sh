@@ -60,22 +60,23 @@ dev_exists() { dmsetup info "$JIT" > /dev/null 2>&1; }
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"; }
 # Second factor: oathtool is each uid's authenticator.  A code is taken
 # once, so code UID waits for a 30 s step after the one UID used last
-# (one step ahead counts as drift, so at most one step of waiting).
-declare -A SEED LAST_STEP
+# (kept in a file: code runs in command substitutions).
+declare -A SEED
 enrol() {	# UID: mfa enroll + confirm, seed kept in SEED[UID]
 	ok "$1" mfa enroll
 	SEED[$1]=$(printf '%s\n' "$TC_OUT" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
 	[ -n "${SEED[$1]}" ] || fail "no seed in the enrolment of uid $1"
 	ok "$1" mfa confirm <<<"$(code "$1")"
 }
+last_step() { cat "$W/step.$1" 2>/dev/null || echo 0; }
 code() {	# UID: a fresh code of UID's enrolment
 	local u=$1 step
 	step=$(($(date +%s) / 30))
-	while [ "$step" -le "${LAST_STEP[$u]:-0}" ]; do
+	while [ "$step" -le "$(last_step "$u")" ]; do
 		sleep 1
 		step=$(($(date +%s) / 30))
 	done
-	LAST_STEP[$u]=$step
+	echo "$step" > "$W/step.$u"
 	oathtool --totp -b "${SEED[$u]}" --now "@$((step * 30))"
 }
 
@@ -115,7 +116,7 @@ enrol 1002
 enrol 1005
 ok 0 mfa list
 # from the next step on, every uid has a fresh code at once
-while [ $(($(date +%s) / 30)) -le "${LAST_STEP[1005]}" ]; do sleep 1; done
+while [ $(($(date +%s) / 30)) -le "$(last_step 1005)" ]; do sleep 1; done
 
 # --- request, approval rules --------------------------------------------------------------
 info "request rw, approve ro"
@@ -139,6 +140,12 @@ refused 2 1003 access approve "$G1" --mode wx
 C1003=$(code 1003)
 ok 1003 access approve "$G1" --mode ro --note "read-only is enough" <<<"$C1003"
 want_state "$G1" approved
+info "a code is never taken twice, even inside its window"
+ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4716: replay" --duration 60
+G6=$(grant_id)
+refused 3 1003 access deny "$G6" <<<"$C1003"
+case $TC_OUT in *"already used"*) ;; *) fail "replayed code not named as such" ;; esac
+want_state "$G6" pending
 refused 5 1003 access approve "$G1"		# double approve
 refused 5 1003 access deny "$G1"
 refused 3 1002 access open "$G1" --mode rw	# ro was approved
@@ -178,16 +185,10 @@ refused 5 1003 access revoke "$G1"
 
 # --- revoke during fio reads (rw grant) ---------------------------------------------------
 info "revoke an rw grant while fio reads"
+C2=$(code 1003)		# codes first: a request is pending for 20 s only
 ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4712: restore a file" --duration 300 --mode rw
 G2=$(grant_id)
-info "a code is never taken twice, even inside its window"
-ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4716: replay" --duration 60
-G6=$(grant_id)
-refused 3 1003 access deny "$G6" <<<"$C1003"
-case $TC_OUT in *"already used"*) ;; *) fail "replayed code not named as such" ;; esac
-want_state "$G6" pending
-ok 1003 access deny "$G6" <<<"$(code 1003)"
-ok 1003 access approve "$G2" <<<"$(code 1003)"
+ok 1003 access approve "$G2" <<<"$C2"
 ok 1002 access open "$G2" --mode rw <<<"$(code 1002)"
 JDEV=$(dm_dev_path "$JIT")
 [ "$(stat -Lc %a "$JDEV")" = 600 ] || fail "rw grant: mode $(stat -Lc %a "$JDEV"), want 600"
@@ -233,14 +234,16 @@ G3=$(grant_id)
 sleep 22
 refused 5 1003 access approve "$G3" < /dev/null	# approve after expiry: no code spent
 want_state "$G3" expired
+C4=$(code 1003)
 ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4714" --duration 60
 G4=$(grant_id)
-ok 1003 access deny "$G4" --note "use the backup instead" <<<"$(code 1003)"
+ok 1003 access deny "$G4" --note "use the backup instead" <<<"$C4"
 want_state "$G4" denied
 refused 5 1002 access open "$G4"
+C5=$(code 1003)
 ok 1005 access request --tenant acme --volume vol1 --reason "ticket 4715" --duration 60
 G5=$(grant_id)
-ok 1003 access approve "$G5" <<<"$(code 1003)"
+ok 1003 access approve "$G5" <<<"$C5"
 refused 3 1002 access close "$G5"		# not its grant
 ok 1005 access open "$G5" <<<"$(code 1005)"
 dev_exists || fail "grant $G5 not open"
