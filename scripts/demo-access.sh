@@ -48,7 +48,9 @@ enrol() {
 	seed=$(printf '%s\n' "$out" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
 	[ -n "$seed" ] || fail "no seed in the enrolment"
 	echo "      (on a terminal: a QR code to scan, then the prompt 'One-time code for mfa.confirm:')" >&2
-	authenticator "$seed" | as_uid "$u" tenantctl mfa confirm >&2 || fail "mfa confirm"
+	out=$(authenticator "$seed" | as_uid "$u" tenantctl mfa confirm 2>&1) ||
+		fail "mfa confirm: $out"
+	printf '%s\n' "$out" | sed 's/^/      /' >&2
 	printf '%s\n' "$seed"
 }
 # wait_step STEP: a code is accepted once; wait for a 30 s step after STEP
