@@ -35,12 +35,49 @@ refused_with 3 support tenantctl access approve "$GID"
 echo "    Nor may they open it before a tenant admin said yes:"
 refused_with 5 support tenantctl access open "$GID"
 
-say "initech's tenant admin (uid 1003) approves it."
-run tenant_admin tenantctl access approve "$GID" --note "read-only, 20 s, go ahead"
+say "initech's tenant admin (uid 1003) approves it - but approving needs a second factor."
+echo "    A stolen shell of the admin's uid must not be enough. Without an enrolled authenticator:"
+refused_with 3 tenant_admin tenantctl access approve "$GID" </dev/null
+# The demo runs unattended: oathtool stands in for the phone's authenticator app.
+authenticator() { oathtool --totp -b "$1"; }
+# enrol UID: tenantctl mfa enroll + confirm as UID; prints the seed
+enrol() {
+	local u=$1 out seed
+	out=$(as_uid "$u" tenantctl mfa enroll 2>&1) || fail "mfa enroll: $out"
+	printf '%s\n' "$out" | sed 's/secret=[A-Z2-7]*/secret=<seed, shown once>/; s/^/      /' >&2
+	seed=$(printf '%s\n' "$out" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
+	[ -n "$seed" ] || fail "no seed in the enrolment"
+	echo "      (on a terminal: a QR code to scan, then the prompt 'One-time code for mfa.confirm:')" >&2
+	out=$(authenticator "$seed" | as_uid "$u" tenantctl mfa confirm 2>&1) ||
+		fail "mfa confirm: $out"
+	printf '%s\n' "$out" | sed 's/^/      /' >&2
+	printf '%s\n' "$seed"
+}
+# wait_step STEP: a code is accepted once; wait for a 30 s step after STEP
+wait_step() { while [ $(($(date +%s) / 30)) -le "$1" ]; do sleep 1; done; }
+say "The admin enrols an authenticator (TOTP): shown once, stored wrapped by tenantd."
+ADMIN_SEED=$(enrol 1003)
+echo "    (support enrols too, for opening the grant later)"
+SUPPORT_SEED=$(enrol 1002)
+SUPPORT_STEP=$(($(date +%s) / 30))
+wait_step "$SUPPORT_STEP"	# both codes fresh from here on
+echo "    Now tenantd asks for a code. Without one (no terminal, nothing on standard input):"
+refused_with 3 tenant_admin tenantctl access approve "$GID" </dev/null
+echo "    A wrong code:"
+refused_with 3 tenant_admin tenantctl access approve "$GID" --code 000000
+CODE=$(authenticator "$ADMIN_SEED")
+echo "    The authenticator shows $CODE; the admin types it at the prompt (here: on standard input):"
+run tenant_admin tenantctl access approve "$GID" --note "read-only, 20 s, go ahead" <<<"$CODE"
+echo "    The same code again is refused, even inside its 30 s window (never twice):"
+out=$(support tenantctl access request --tenant initech --volume web \
+	--reason "case 1235: second look" --duration 20 2>&1) || fail "access request: $out"
+GID2=$(printf '%s\n' "$out" | sed -n 's/^access request \([0-9]*\):.*/\1/p')
+refused_with 3 tenant_admin tenantctl access deny "$GID2" <<<"$CODE"
 
-say "Support opens the grant: a read-only mapping that only uid 1002 may open."
+say "Support opens the grant, with its own second factor: a read-only mapping only uid 1002 may open."
+wait_step "$SUPPORT_STEP"
 t_open=$(date +%s)
-run support tenantctl access open "$GID"
+run support tenantctl access open "$GID" <<<"$(authenticator "$SUPPORT_SEED")"
 JDEV=$(dm_dev_path jit+initech+web)
 run ls -lL "$JDEV"
 echo "    Support reads the boot sector:"
@@ -71,9 +108,9 @@ run tenantctl access list --all
 echo "    Opening it again is refused: a grant is used once, within its window."
 refused_with 5 support tenantctl access open "$GID"
 
-say "Every step is in the audit chain, with the reason, the approver and the times."
+say "Every step is in the audit chain, with the reason, the approver, the times and the second factor (never the code)."
 tenantctl audit export -o "$TD_W/audit2.jsonl" || fail "audit export"
-grep '"action":"access\.' "$TD_W/audit2.jsonl" |
+grep -E '"action":"(access|mfa)\.' "$TD_W/audit2.jsonl" |
 	sed -E 's/.*"time":"([^".]*)[^"]*".*"uid":([0-9]+).*"role":"([^"]*)".*"action":"([^"]*)".*"result":"([^"]*)","detail":"([^"]*)".*/\1 \2 \3 \4 \5 \6/' |
 	awk '{ t = $1; u = $2; r = $3; a = $4; res = $5; $1 = $2 = $3 = $4 = $5 = "";
 	       sub(/^ +/, ""); printf "    %s uid %-4s %-12s %-15s %-7s %s\n", t, u, r, a, res, $0 }'

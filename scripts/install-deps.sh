@@ -13,6 +13,9 @@ PACKAGES=(
 	linux-headers-amd64
 	libdevmapper-dev libcryptsetup-dev libkmod-dev libjson-c-dev
 	libsqlite3-dev libssl-dev libkeyutils-dev
+	# second factor: TOTP codes (liboath), QR codes on a terminal; oathtool
+	# makes codes in the tests and the demo
+	liboath-dev libqrencode-dev oathtool
 	# unit tests
 	libcmocka-dev valgrind
 	# style: checkpatch.pl comes from the kernel source tarball

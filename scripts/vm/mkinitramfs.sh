@@ -74,7 +74,7 @@ MODULES="cryptd crypto_simd aesni-intel ecb xts cbc essiv sha256_generic
 # the same name.  Missing ones are skipped (mdadm is optional).
 BINS="bash dmsetup cryptsetup keyctl fio mkfs.ext4 mke2fs e2fsck blockdev
 	losetup blkdiscard setpriv timeout dd flock kmod mdadm ip tc
-	sqlite3 udevadm qemu-io nbd-server nbd-client promtool ${VM_EXTRA_BINS:-}"
+	sqlite3 udevadm qemu-io nbd-server nbd-client promtool oathtool ${VM_EXTRA_BINS:-}"
 
 # busybox: prefer the static one (busybox-static); a dynamic one works too
 # since its libraries are added like any other binary's.

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "../../userspace/cli/tenantctl.h"
@@ -22,6 +23,8 @@ static char last_verb[64];
 static char last_args[1024];
 static const char *canned;
 static int calls;
+static const char *canned_first;
+static char first_args[1024];
 
 int tc_call(const char *verb, json_object *args, json_object **reply)
 {
@@ -33,7 +36,13 @@ int tc_call(const char *verb, json_object *args, json_object **reply)
 						JSON_C_TO_STRING_NOSLASHESCAPE) :
 		 "{}");
 	json_object_put(args);
-	*reply = json_tokener_parse(canned);
+	/* a first reply asking for a code, then the canned one */
+	if (calls == 1 && canned_first) {
+		snprintf(first_args, sizeof(first_args), "%s", last_args);
+		*reply = json_tokener_parse(canned_first);
+	} else {
+		*reply = json_tokener_parse(canned);
+	}
 	return *reply ? 0 : -EBADMSG;
 }
 
@@ -181,6 +190,72 @@ static void test_duration(void **state)
 	assert_int_equal(tc_parse_duration("2000000h", &v), -EINVAL);
 }
 
+#define CODE_REQUIRED "{\"ok\":false,\"error\":{\"code\":\"code-required\"," \
+	"\"message\":\"access.approve needs a one-time code\"}}"
+
+/* stdin of the test: @text, or empty */
+static void stdin_is(const char *text)
+{
+	char path[] = "/tmp/tc-code-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_non_null(freopen(path, "r", stdin));
+	unlink(path);
+}
+
+/* Second factor: the code goes in when tenantd asks, from stdin or --code. */
+static void test_code(void **state)
+{
+	(void)state;
+	canned = GRANT;
+	canned_first = CODE_REQUIRED;
+	/* asked for: one line of stdin, resent */
+	stdin_is(" 123456 \n");
+	assert_int_equal(tc("access", "approve", "3", NULL), 0);
+	assert_int_equal(calls, 2);
+	assert_null(strstr(first_args, "code"));
+	assert_string_equal(last_args, "{\"id\":3,\"code\":\"123456\"}");
+	/* nothing on stdin: refused like a denial, no second request */
+	stdin_is("");
+	assert_int_equal(tc("access", "open", "3", NULL), 3);
+	assert_int_equal(calls, 1);
+	/* deny and open too */
+	stdin_is("654321\n");
+	assert_int_equal(tc("access", "deny", "3", "--note", "no", NULL), 0);
+	assert_string_equal(last_args, "{\"id\":3,\"note\":\"no\",\"code\":\"654321\"}");
+	/* --code: sent with the first request, the verb never sees it */
+	canned_first = NULL;
+	assert_int_equal(tc("access", "open", "3", "--code", "11223344", NULL), 0);
+	assert_int_equal(calls, 1);
+	assert_string_equal(last_args, "{\"id\":3,\"code\":\"11223344\"}");
+	tc_opt_code = NULL;
+	/* --code -: read from stdin before sending */
+	stdin_is("778899\n");
+	assert_int_equal(tc("access", "approve", "3", "--code", "-", NULL), 0);
+	assert_string_equal(last_args, "{\"id\":3,\"code\":\"778899\"}");
+	tc_opt_code = NULL;
+	assert_int_equal(tc("access", "approve", "3", "--code", NULL), 2);
+	assert_int_equal(calls, 0);
+	/* tenant delete (mfa-required may list it) goes through the same */
+	canned_first = CODE_REQUIRED;
+	stdin_is("246810\n");
+	tc("tenant", "delete", "acme", NULL);
+	assert_int_equal(calls, 2);
+	assert_string_equal(last_verb, "tenant.delete");
+	assert_non_null(strstr(last_args, "\"code\":\"246810\""));
+	canned_first = NULL;
+	/* mfa verbs */
+	assert_int_equal(tc("mfa", "reset", "1003", NULL), 0);
+	assert_string_equal(last_verb, "mfa.reset");
+	assert_string_equal(last_args, "{\"uid\":1003}");
+	assert_int_equal(tc("mfa", "reset", "x", NULL), 2);
+	assert_int_equal(tc("mfa", "enroll", "--digits", "7", NULL), 2);
+	assert_int_equal(calls, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_code),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

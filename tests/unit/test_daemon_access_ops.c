@@ -25,6 +25,7 @@
 
 #include "../../userspace/daemon/access.h"
 #include "../../userspace/daemon/ops.h"
+#include "td_inproc.h"
 
 static const char conf[] =
 	"operator uid=0\n"
@@ -34,106 +35,13 @@ static const char conf[] =
 	"tenant-admin uid=1004 tenant=globex\n"
 	"support uid=1005\n"
 	"access-pending-ttl 3\n"	/* seconds: slack for valgrind */
-	"access-max-duration 100\n";
-
-struct fx {
-	char dir[32];
-	char db[64];
-	struct td_daemon d;
-};
-
-static struct fx *F;
-
-static void open_store(struct fx *fx)
-{
-	char err[256];
-
-	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
-}
+	"access-max-duration 100\n"
+	/* the second factor has its own tests (test_daemon_mfa.c) */
+	"mfa-required none\n";
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	FILE *f = fmemopen((void *)conf, sizeof(conf) - 1, "r");
-	char err[256], mk[96];
-
-	if (!fx || !f || !freopen("/dev/null", "w", stderr))
-		return -1;
-	strcpy(fx->dir, "/tmp/td-accops-XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
-	snprintf(mk, sizeof(mk), "%s/master.key", fx->dir);
-	if (td_config_parse(f, "t.conf", &fx->d.cfg, err, sizeof(err)))
-		return -1;
-	fclose(f);
-	if (dmt_master_key_create(mk, &fx->d.master))
-		return -1;
-	fx->d.no_dm = true;
-	fx->d.dev_dir = "/dev";
-	open_store(fx);
-	F = fx;
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	const char *sfx[] = { "t.db", "t.db-wal", "t.db-shm", "t.db.audit-head",
-			      "master.key" };
-	char p[96];
-	size_t i;
-
-	td_store_close(fx->d.st);
-	td_config_free(&fx->d.cfg);
-	dmt_key_free(fx->d.master);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, sfx[i]);
-		unlink(p);
-	}
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
-}
-
-static json_object *last;	/* the last reply */
-
-/* Send @fmt as uid @uid; returns the error code name or "ok". */
-__attribute__((format(printf, 2, 3)))
-static const char *req(uid_t uid, const char *fmt, ...)
-{
-	struct td_caller c = { .uid = uid, .pid = 4242 };
-	char line[1024];
-	json_object *ok, *err, *code;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	json_object_put(last);
-	last = td_handle_line(&F->d, &c, line, strlen(line));
-	assert_true(json_object_object_get_ex(last, "ok", &ok));
-	if (json_object_get_boolean(ok))
-		return "ok";
-	assert_true(json_object_object_get_ex(last, "error", &err));
-	assert_true(json_object_object_get_ex(err, "code", &code));
-	return json_object_get_string(code);
-}
-
-static const char *res(const char *key)
-{
-	json_object *r, *v;
-
-	if (!json_object_object_get_ex(last, "result", &r) ||
-	    !json_object_object_get_ex(r, key, &v) || !v)
-		return "";
-	return json_object_get_string(v);
-}
-
-static const char *js(void)
-{
-	return json_object_to_json_string_ext(last, JSON_C_TO_STRING_PLAIN);
+	return fx_setup(state, conf, "accops");
 }
 
 static int64_t request(uid_t uid, const char *mode, int duration)
@@ -191,19 +99,9 @@ static int64_t head(void)
 
 static void add_volume(void)
 {
-	struct td_volume v;
-
 	assert_string_equal(req(0, "{\"verb\":\"tenant.create\",\"args\":{\"tenant\":\"acme\"}}"), "ok");
 	assert_string_equal(req(0, "{\"verb\":\"tenant.create\",\"args\":{\"tenant\":\"globex\"}}"), "ok");
-	memset(&v, 0, sizeof(v));
-	strcpy(v.tenant, "acme");
-	strcpy(v.id, "vol1");
-	strcpy(v.uuid, "11111111-2222-4333-8444-555555555555");
-	v.kek_gen = 1;
-	v.nlegs = 1;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/nonexistent-leg");
-	assert_int_equal(td_volume_insert(F->d.st, &v), 0);
+	fx_add_volume("acme", "vol1");
 }
 
 static void test_flow(void **state)

@@ -98,6 +98,11 @@ static const struct {
 	{ TD_V_LEG_GONE,	  "O-----", "O-----", "O-----" },
 	{ TD_V_VOLUME_AUTO,	  "O-----", "O-----", "O-----" },
 	{ TD_V_METRICS_GET,	  "O-----", "O-----", "O-----" },
+	/* -- mfa -- each person enrols itself (no object); reset: operator */
+	{ TD_V_MFA_ENROLL,	  "O--TS-", "O---S-", "O--TS-" },
+	{ TD_V_MFA_CONFIRM,	  "O--TS-", "O---S-", "O--TS-" },
+	{ TD_V_MFA_RESET,	  "O-----", "O-----", "O-----" },
+	{ TD_V_MFA_LIST,	  "O--TS-", "O---S-", "O--TS-" },
 };
 
 static char letter(enum td_role r)

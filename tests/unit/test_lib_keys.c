@@ -187,6 +187,65 @@ static void test_wrap_roundtrip_and_tamper(void **state)
 	dmt_key_free(kek);
 }
 
+/* Secrets (a TOTP seed) wrapped under the master key, bound to a context. */
+static void test_secret_wrap(void **state)
+{
+	struct dmt_key *master, *master2, *kek, *out = NULL;
+	static const uint8_t seed[20] = "12345678901234567890";
+	uint8_t blob[DMT_WRAPPED_SECRET_SIZE(20)], kblob[DMT_WRAPPED_KEK_SIZE];
+	uint8_t got[DMT_SECRET_MAX];
+	size_t len, n, i;
+
+	(void)state;
+	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &master), 0);
+	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &master2), 0);
+	assert_int_equal(dmt_key_generate(DMT_KEY_KEK, &kek), 0);
+	assert_int_equal(dmt_secret_wrap(master, "mfa/host/uid=7", seed,
+					 sizeof(seed), blob, sizeof(blob), &len), 0);
+	assert_int_equal(len, sizeof(blob));
+	assert_int_equal(dmt_secret_unwrap(master, "mfa/host/uid=7", blob, len,
+					   got, sizeof(got), &n), 0);
+	assert_int_equal(n, sizeof(seed));
+	assert_memory_equal(got, seed, sizeof(seed));
+	/* the blob never holds the seed in clear */
+	for (i = 0; i + 8 <= sizeof(blob); i++)
+		assert_memory_not_equal(blob + i, seed, 8);
+	/* any flipped bit, another owner, another master key: refused */
+	for (i = 1; i < sizeof(blob); i++) {
+		blob[i] ^= 0x04;
+		assert_int_equal(dmt_secret_unwrap(master, "mfa/host/uid=7", blob,
+						   len, got, sizeof(got), &n),
+				 -EBADMSG);
+		blob[i] ^= 0x04;
+	}
+	assert_int_equal(dmt_secret_unwrap(master, "mfa/host/uid=8", blob, len,
+					   got, sizeof(got), &n), -EBADMSG);
+	assert_int_equal(dmt_secret_unwrap(master2, "mfa/host/uid=7", blob, len,
+					   got, sizeof(got), &n), -EBADMSG);
+	/* a KEK blob is not a secret blob, and the other way round */
+	assert_int_equal(dmt_kek_wrap(master, "acme", kek, kblob, sizeof(kblob),
+				      &len), 0);
+	assert_int_equal(dmt_secret_unwrap(master, "acme", kblob, len, got,
+					   sizeof(got), &n), -EINVAL);
+	assert_int_equal(dmt_kek_unwrap(master, "acme", blob, sizeof(blob),
+					&out), -EINVAL);
+	/* bad arguments */
+	assert_int_equal(dmt_secret_wrap(master, "", seed, sizeof(seed), blob,
+					 sizeof(blob), &len), -EINVAL);
+	assert_int_equal(dmt_secret_wrap(kek, "x", seed, sizeof(seed), blob,
+					 sizeof(blob), &len), -EINVAL);
+	assert_int_equal(dmt_secret_wrap(master, "x", seed, sizeof(seed), blob,
+					 sizeof(blob) - 1, &len), -ENOSPC);
+	assert_int_equal(dmt_secret_unwrap(master, "mfa/host/uid=7", blob, 29,
+					   got, sizeof(got), &n), -EINVAL);
+	assert_int_equal(dmt_secret_unwrap(master, "mfa/host/uid=7", blob,
+					   sizeof(blob), got, 4, &n), -ENOSPC);
+	explicit_bzero(got, sizeof(got));
+	dmt_key_free(master);
+	dmt_key_free(master2);
+	dmt_key_free(kek);
+}
+
 static void test_master_key_file(void **state)
 {
 	char dir[] = "/tmp/dmt-unit-XXXXXX", path[64];
@@ -348,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_hkdf_bad_args),
 		cmocka_unit_test(test_passphrase_derivation),
 		cmocka_unit_test(test_wrap_roundtrip_and_tamper),
+		cmocka_unit_test(test_secret_wrap),
 		cmocka_unit_test(test_master_key_file),
 		cmocka_unit_test(test_secure_buffer),
 		cmocka_unit_test(test_key_handles),

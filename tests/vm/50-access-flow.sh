@@ -15,11 +15,16 @@
 # open/close after revoke refused, a pending request expiring, deny,
 # close by the requester; every step audited with reason, approver and
 # times; the chain verifies; no key bytes in outputs, logs or audit.
-# vm-timeout: 900
+# The second factor: approve, deny and open are refused without an
+# enrolment (hint: mfa enroll), without a code, with a wrong or replayed
+# code; they work with a code from oathtool (codes on standard input, as
+# from the prompt); a grant opened with a code still ends at its window;
+# the audit chain names the enrolment, never the code or the seed.
+# vm-timeout: 1200
 # vm-disks: 2x48M
 . "$DMT_LIB"
 
-require_cmd tenantd tenantctl sqlite3 dmt-libtest setpriv fio
+require_cmd tenantd tenantctl sqlite3 dmt-libtest setpriv fio oathtool
 need_module dm-mod
 need_module ecb
 need_module xts
@@ -38,7 +43,7 @@ support uid=1005
 tenant-admin uid=1002 tenant=acme
 tenant-admin uid=1003 tenant=acme
 tenant-admin uid=1004 tenant=globex
-access-pending-ttl 8
+access-pending-ttl 20
 access-max-duration 600
 EOF
 start_td
@@ -53,6 +58,27 @@ state_of() {	# ID: its state, as the operator sees it
 want_state() { local s; s=$(state_of "$1"); [ "$s" = "$2" ] || fail "grant $1 is '$s', want '$2'"; }
 dev_exists() { dmsetup info "$JIT" > /dev/null 2>&1; }
 as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups -- "$@"; }
+# Second factor: oathtool is each uid's authenticator.  A code is taken
+# once, so code UID waits for a 30 s step after the one UID used last
+# (kept in a file: code runs in command substitutions).
+declare -A SEED
+enrol() {	# UID: mfa enroll + confirm, seed kept in SEED[UID]
+	ok "$1" mfa enroll
+	SEED[$1]=$(printf '%s\n' "$TC_OUT" | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p')
+	[ -n "${SEED[$1]}" ] || fail "no seed in the enrolment of uid $1"
+	ok "$1" mfa confirm <<<"$(code "$1")"
+}
+last_step() { cat "$W/step.$1" 2>/dev/null || echo 0; }
+code() {	# UID: a fresh code of UID's enrolment
+	local u=$1 step
+	step=$(($(date +%s) / 30))
+	while [ "$step" -le "$(last_step "$u")" ]; do
+		sleep 1
+		step=$(($(date +%s) / 30))
+	done
+	echo "$step" > "$W/step.$u"
+	oathtool --totp -b "${SEED[$u]}" --now "@$((step * 30))"
+}
 
 # --- a volume with known data ----------------------------------------------------------
 info "tenant, volume, data written by the hypervisor"
@@ -79,10 +105,30 @@ refused 2 1002 access request --tenant acme --volume vol1 --reason x --duration 
 refused 2 1002 access request --tenant acme --volume vol1 --reason "$(printf 'a\tb')" --duration 10
 refused 4 1002 access request --tenant acme --volume nosuch --reason x --duration 10
 
+# --- second factor: enrolments -----------------------------------------------------------
+info "second factor: refused without an enrolment, the hint names mfa enroll"
+ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4710: before enrolment" --duration 60
+G0=$(grant_id)
+refused 3 1003 access approve "$G0" < /dev/null
+case $TC_OUT in *"tenantctl mfa enroll"*) ;; *) fail "no hint naming 'tenantctl mfa enroll'" ;; esac
+enrol 1003
+enrol 1002
+enrol 1005
+ok 0 mfa list
+# from the next step on, every uid has a fresh code at once
+while [ $(($(date +%s) / 30)) -le "$(last_step 1005)" ]; do sleep 1; done
+
 # --- request, approval rules --------------------------------------------------------------
 info "request rw, approve ro"
-ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4711: fsck after crash" --duration 25 --mode rw
+ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4711: fsck after crash" --duration 60 --mode rw
 G1=$(grant_id); [ -n "$G1" ] || fail "no request id"
+want_state "$G1" pending
+info "enrolled: no code, a malformed, a wrong code are refused; the grant stays pending"
+refused 3 1003 access approve "$G1" < /dev/null
+case $TC_OUT in *"one-time code"*) ;; *) fail "no word of the missing code" ;; esac
+refused 2 1003 access approve "$G1" <<<"12345"
+BAD=$(oathtool --totp -b "${SEED[1003]}"); BAD=$(printf '%06d' $(((10#$BAD + 1) % 1000000)))
+refused 3 1003 access approve "$G1" <<<"$BAD"
 want_state "$G1" pending
 refused 3 1002 access approve "$G1"		# self, although tenant admin of acme
 refused 3 1004 access approve "$G1"		# admin of another tenant
@@ -91,15 +137,24 @@ refused 3 1001 access approve "$G1"		# the hypervisor
 refused 5 1002 access open "$G1"		# not approved yet
 refused 3 1005 access open "$G1"		# someone else's request
 refused 2 1003 access approve "$G1" --mode wx
-ok 1003 access approve "$G1" --mode ro --note "read-only is enough"
+C1003=$(code 1003)
+ok 1003 access approve "$G1" --mode ro --note "read-only is enough" <<<"$C1003"
 want_state "$G1" approved
+info "a code is never taken twice, even inside its window"
+ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4716: replay" --duration 60
+G6=$(grant_id)
+refused 3 1003 access deny "$G6" <<<"$C1003"
+case $TC_OUT in *"already used"*) ;; *) fail "replayed code not named as such" ;; esac
+want_state "$G6" pending
 refused 5 1003 access approve "$G1"		# double approve
 refused 5 1003 access deny "$G1"
 refused 3 1002 access open "$G1" --mode rw	# ro was approved
 refused 3 1005 access open "$G1"
 
-info "open: read-only mapping owned by the requester"
-ok 1002 access open "$G1"
+info "open: refused without a code, then a read-only mapping owned by the requester"
+refused 3 1002 access open "$G1" < /dev/null
+dev_exists && fail "$JIT mapped without a second factor"
+ok 1002 access open "$G1" <<<"$(code 1002)"
 dev_exists || fail "$JIT not created"
 JDEV=$(dm_dev_path "$JIT")
 [ "$(stat -Lc %u "$JDEV")" = 1002 ] || fail "$JDEV owned by $(stat -Lc %u "$JDEV"), want 1002"
@@ -120,8 +175,8 @@ info "the window ends by itself while a reader runs"
 READER=$!
 on_exit "kill $READER 2>/dev/null; true"
 t0=$(date +%s)
-while dev_exists && [ $(($(date +%s) - t0)) -lt 60 ]; do sleep 1; done
-dev_exists && fail "$JIT still there 60 s after the window"
+while dev_exists && [ $(($(date +%s) - t0)) -lt 120 ]; do sleep 1; done
+dev_exists && fail "$JIT still there 120 s after the reader started (window 60 s)"
 wait $READER 2>/dev/null || true
 info "mapping gone $(($(date +%s) - t0)) s after the reader started"
 want_state "$G1" completed
@@ -130,10 +185,11 @@ refused 5 1003 access revoke "$G1"
 
 # --- revoke during fio reads (rw grant) ---------------------------------------------------
 info "revoke an rw grant while fio reads"
+C2=$(code 1003)		# codes first: a request is pending for 20 s only
 ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4712: restore a file" --duration 300 --mode rw
 G2=$(grant_id)
-ok 1003 access approve "$G2"
-ok 1002 access open "$G2" --mode rw
+ok 1003 access approve "$G2" <<<"$C2"
+ok 1002 access open "$G2" --mode rw <<<"$(code 1002)"
 JDEV=$(dm_dev_path "$JIT")
 [ "$(stat -Lc %a "$JDEV")" = 600 ] || fail "rw grant: mode $(stat -Lc %a "$JDEV"), want 600"
 [ "$(blockdev --getro "$JDEV")" = 0 ] || fail "rw grant mapped read-only"
@@ -175,19 +231,21 @@ refused 5 1003 access revoke "$G2"
 info "pending request expires, deny, close"
 ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4713" --duration 60
 G3=$(grant_id)
-sleep 10
-refused 5 1003 access approve "$G3"		# approve after expiry
+sleep 22
+refused 5 1003 access approve "$G3" < /dev/null	# approve after expiry: no code spent
 want_state "$G3" expired
+C4=$(code 1003)
 ok 1002 access request --tenant acme --volume vol1 --reason "ticket 4714" --duration 60
 G4=$(grant_id)
-ok 1003 access deny "$G4" --note "use the backup instead"
+ok 1003 access deny "$G4" --note "use the backup instead" <<<"$C4"
 want_state "$G4" denied
 refused 5 1002 access open "$G4"
+C5=$(code 1003)
 ok 1005 access request --tenant acme --volume vol1 --reason "ticket 4715" --duration 60
 G5=$(grant_id)
-ok 1003 access approve "$G5"
+ok 1003 access approve "$G5" <<<"$C5"
 refused 3 1002 access close "$G5"		# not its grant
-ok 1005 access open "$G5"
+ok 1005 access open "$G5" <<<"$(code 1005)"
 dev_exists || fail "grant $G5 not open"
 ok 1005 access close "$G5"
 dev_exists && fail "$JIT still there after close"
@@ -206,7 +264,7 @@ info "audit"
 tenantctl audit export > "$W/audit.jsonl" || fail "audit export"
 grep '"action":"access\.' "$W/audit.jsonl" | sed 's/"prev_hash.*//' | head -n 60
 need() { grep -q "$1" "$W/audit.jsonl" || fail "audit lacks: $1"; }
-need "\"uid\":1002,[^}]*\"action\":\"access.request\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"ok\",\"detail\":\"grant $G1 pending, rw 25s, reason: ticket 4711: fsck after crash\""
+need "\"uid\":1002,[^}]*\"action\":\"access.request\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"ok\",\"detail\":\"grant $G1 pending, rw 60s, reason: ticket 4711: fsck after crash\""
 need "\"uid\":1002,[^}]*\"action\":\"access.approve\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"denied\""
 need "\"uid\":1004,[^}]*\"action\":\"access.approve\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"denied\""
 need "\"uid\":1003,[^}]*\"action\":\"access.approve\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"ok\",\"detail\":\"grant $G1 approved ro (asked rw) for uid 1002 until 20[0-9-]*T[0-9:]*Z: read-only is enough\""
@@ -217,6 +275,11 @@ need "\"uid\":1003,[^}]*\"action\":\"access.revoke\",\"object\":\"acme/vol1/gran
 need "\"action\":\"access.expire\",\"object\":\"acme/vol1/grant$G3\",\"result\":\"ok\",\"detail\":\"grant $G3 pending -> expired (no decision in time)\""
 need "\"action\":\"access.deny\",\"object\":\"acme/vol1/grant$G4\",\"result\":\"ok\""
 need "\"action\":\"access.close\",\"object\":\"acme/vol1/grant$G5\",\"result\":\"ok\""
+need "\"uid\":1003,[^}]*\"action\":\"mfa.verify\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"ok\",\"detail\":\"second factor for access.approve: enrolment [0-9]* (totp) checked\""
+need "\"uid\":1002,[^}]*\"action\":\"mfa.verify\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"ok\",\"detail\":\"second factor for access.open: enrolment [0-9]* (totp) checked\""
+need "\"uid\":1003,[^}]*\"action\":\"mfa.verify\",\"object\":\"acme/vol1/grant$G6\",\"result\":\"denied\",\"detail\":\"second factor for access.deny: enrolment [0-9]*: code already used\""
+need "\"uid\":1003,[^}]*\"action\":\"mfa.verify\",\"object\":\"acme/vol1/grant$G1\",\"result\":\"denied\",\"detail\":\"second factor for access.approve: enrolment [0-9]*: wrong code\""
+need "\"uid\":1003,[^}]*\"action\":\"mfa.confirm\",\"object\":\"uid1003\",\"result\":\"ok\",\"detail\":\"enrolment [0-9]* active\""
 ok 0 audit verify
 
 info "no key bytes in outputs, logs, audit"
@@ -231,5 +294,12 @@ for i in 0 16 32 48 64 80 96 112; do
 	[ ${#chunk} -eq 16 ] || break
 	! grep -q "$chunk" "$W/hay" || fail "bytes of the volume key leaked (hex offset $i)"
 done
+info "no seed in the daemon's log, the audit chain or the database; no code in the audit"
+for u in 1002 1003 1005; do
+	! grep -q "${SEED[$u]:0:16}" "$LOG" "$W/audit.jsonl" "$DB"* ||
+		fail "the TOTP seed of uid $u leaked"
+done
+grep -q '"code"' "$W/audit.jsonl" && fail "a code argument reached the audit chain"
+grep -q "$C1003" "$LOG" && fail "a code reached the daemon's log"
 stop_td
 info "done"

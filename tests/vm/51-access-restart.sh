@@ -30,6 +30,8 @@ operator uid=0
 hypervisor uid=1001 vms=vm1
 support uid=1002
 tenant-admin uid=1003 tenant=acme
+# restarts, not the second factor (50-access-flow tests that)
+mfa-required none
 EOF
 start_td
 

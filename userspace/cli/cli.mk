@@ -18,6 +18,9 @@ TENANTCTL_LIB_SRCS += userspace/cli/tc-udev.c
 # -- remote (issue 4) --
 # -- metrics --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-progress.c
+# -- mfa --
+TENANTCTL_LIB_SRCS += userspace/cli/tc-mfa.c
+TENANTCTL_LIBS := -ljson-c -lcrypto -lqrencode
 TENANTCTL_SRCS := userspace/cli/main.c userspace/cli/transport.c \
 		  $(TENANTCTL_LIB_SRCS)
 TENANTCTL_HDRS := userspace/cli/tenantctl.h userspace/daemon/proto.h \
@@ -27,13 +30,13 @@ userspace: $(USERSPACE_BIN)/tenantctl
 
 $(USERSPACE_BIN)/tenantctl: $(TENANTCTL_SRCS) $(TENANTCTL_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USERSPACE_CFLAGS) -o $@ $(TENANTCTL_SRCS) -ljson-c -lcrypto
+	$(CC) $(USERSPACE_CFLAGS) -o $@ $(TENANTCTL_SRCS) $(TENANTCTL_LIBS)
 
 test_cli_args_SRCS := $(TENANTCTL_LIB_SRCS)
-test_cli_args_LDLIBS := -ljson-c -lcrypto
+test_cli_args_LDLIBS := $(TENANTCTL_LIBS)
 # -- access (issue 6) --
 test_cli_access_SRCS := $(TENANTCTL_LIB_SRCS)
-test_cli_access_LDLIBS := -ljson-c -lcrypto
+test_cli_access_LDLIBS := $(TENANTCTL_LIBS)
 # -- metrics -- progress bar / plain lines, watch, wait, metrics
 test_cli_progress_SRCS := $(TENANTCTL_LIB_SRCS)
-test_cli_progress_LDLIBS := -ljson-c -lcrypto
+test_cli_progress_LDLIBS := $(TENANTCTL_LIBS)

@@ -52,7 +52,7 @@ static int call(const char *verb, json_object *args, json_object **reply,
 		json_object **res)
 {
 	json_object *ok, *err;
-	int r = tc_call(verb, args, reply), ex;
+	int r = tc_call_coded(verb, args, reply), ex;
 
 	*res = NULL;
 	if (r) {

@@ -93,7 +93,7 @@ static int run(const char *verb, json_object *args,
 	       int (*print)(json_object *result, void *arg), void *arg)
 {
 	json_object *reply, *ok, *res, *f;
-	int r = tc_call(verb, args, &reply), ex;
+	int r = tc_call_coded(verb, args, &reply), ex;
 
 	if (r)
 		return connect_error(r);
@@ -878,6 +878,18 @@ const struct tc_verb tc_verbs[] = {
 	{ "audit", "verify", "[FILE [--head HASH]]",
 	  "verify the live chain (via tenantd) or an exported file offline",
 	  v_audit_verify },
+	/* -- mfa -- */
+	{ "mfa", "enroll", "[--algorithm sha1|sha256] [--digits 6|8]",
+	  "enrol an authenticator (TOTP) for yourself: QR code / otpauth URI, then one code to confirm",
+	  tc_mfa_enroll },
+	{ "mfa", "confirm", "",
+	  "confirm your pending enrolment with a code (asked for, or on standard input)",
+	  tc_mfa_confirm },
+	{ "mfa", "reset", "UID",
+	  "remove the enrolments of UID and clear its lockout (operator, audited)",
+	  tc_mfa_reset },
+	{ "mfa", "list", "", "list enrolments (operator: all; others: their own)",
+	  tc_mfa_list },
 	/* -- access (issue 6) -- */
 	{ "access", "request",
 	  "--tenant TENANT --volume VOLUME --reason TEXT --duration D[s|m|h] [--mode ro|rw]",
@@ -956,6 +968,10 @@ static void help(FILE *f)
 		"                 or $TENANTD_SOCKET)\n"
 		"  --json         print replies of read commands as JSON\n"
 		"  --timeout SEC  give up waiting for tenantd (default 600)\n"
+		"  --code CODE|-  (after the verb) the one-time code of a verb that needs\n"
+		"                 a second factor; - reads it from standard input.  Without\n"
+		"                 it tenantctl asks on the terminal or reads standard input\n"
+		"                 when tenantd asks.  On the command line it shows in ps(1).\n"
 		"\nExit codes: 0 ok, 1 error, 2 usage or invalid argument, 3 denied,\n"
 		"4 not found, 5 conflict, 6 unsupported, 7 busy, 8 audit chain invalid.\n");
 }
@@ -975,6 +991,7 @@ int tc_main(int argc, char **argv)
 	const struct tc_verb *v;
 	int i = 1;
 
+	tc_opt_code = NULL;
 	if (getenv("TENANTD_SOCKET"))
 		opt_socket = getenv("TENANTD_SOCKET");
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -1029,6 +1046,17 @@ int tc_main(int argc, char **argv)
 	}
 	argc -= i + 2;
 	argv += i + 2;
+	/* -- mfa -- --code CODE|- after any verb; the verb never sees it */
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--code"))
+			continue;
+		if (i + 1 >= argc)
+			return usage_err(v, "--code needs a code, or - for standard input");
+		tc_opt_code = argv[i + 1];
+		memmove(argv + i, argv + i + 2, (argc - i - 2) * sizeof(*argv));
+		argc -= 2;
+		i--;
+	}
 	if (want_help(argc, argv)) {
 		printf("usage: tenantctl %s %s %s\n  %s\n", v->object, v->verb,
 		       v->usage, v->summary);

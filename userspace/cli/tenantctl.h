@@ -107,5 +107,21 @@ void tc_progress_end(struct tc_progress *p);
 void tc_progress_format(char *buf, size_t len, bool tty, const char *label,
 			uint64_t done, uint64_t total, double rate,
 			const char *unit);
+/* -- mfa -- tc-mfa.c */
+int tc_mfa_enroll(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_confirm(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_reset(const struct tc_verb *v, int argc, char **argv);
+int tc_mfa_list(const struct tc_verb *v, int argc, char **argv);
+/* --code of the command line: a code, "-" (standard input), or NULL. */
+extern const char *tc_opt_code;
+/* The one-time code for @what: --code, a prompt on the terminal, or a
+ * line of standard input.  0 or -errno (message printed). */
+int tc_mfa_code(const char *what, char *buf, size_t len);
+/*
+ * tc_call() that adds the one-time code: --code up front, or asked for
+ * (tc_mfa_code) and resent when tenantd answers "code-required".  When no
+ * code can be had, *reply is that answer.  Takes @args like tc_call().
+ */
+int tc_call_coded(const char *verb, json_object *args, json_object **reply);
 
 #endif /* TC_TENANTCTL_H */

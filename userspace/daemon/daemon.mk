@@ -24,9 +24,11 @@ TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
 TENANTD_OPS += $(TENANTD_DIR)/monitor.c
 # -- metrics --
 TENANTD_OPS += $(TENANTD_DIR)/ops-metrics.c $(TENANTD_DIR)/metrics.c
+# -- mfa --
+TENANTD_OPS += $(TENANTD_DIR)/ops-mfa.c $(TENANTD_DIR)/mfa.c
 TENANTD_SRCS := $(TENANTD_DIR)/tenantd.c $(TENANTD_OPS) $(TENANTD_CORE)
 TENANTD_HDRS := $(wildcard $(TENANTD_DIR)/*.h) $(LIBDMT_INCLUDE)/dmtenant.h
-TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto
+TENANTD_LDLIBS := -ljson-c -lsqlite3 -lcrypto -loath
 
 userspace: $(USERSPACE_BIN)/tenantd
 
@@ -54,7 +56,7 @@ TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 			dmt_leg_erase dmt_volume_create stat dmt_leg_shred \
 			pthread_create dmt_wipe_supported dmt_dev_message \
 			td_parse_request dmt_dev_list
-test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto $(LIBDMT_LDLIBS) \
+test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto -loath $(LIBDMT_LDLIBS) \
 	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
 # -- access (issue 6) -- the grant state machine and table
 test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
@@ -63,21 +65,26 @@ test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
 test_daemon_access_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # the access.* handlers in-process with --no-dm (real store, real library)
 test_daemon_access_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-test_daemon_access_ops_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto
+test_daemon_access_ops_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+	-loath
 # tenantd itself, flooded by a uid with no role while the operator and a
 # hypervisor make requests (runs build/bin/tenantd --no-dm; root only)
 test_tenantd_flood_LDLIBS := -lsqlite3
 unit-build: $(USERSPACE_BIN)/tenantd
+# -- mfa -- enrolments and checks (codes from oathtool at fixed times), and
+# the handlers in-process with --no-dm
+test_daemon_mfa_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
+test_daemon_mfa_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath
 # -- remote (issue 4) -- the leg monitor: schedule, decision, scans with
 # the kernel's status and messages faked
 test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath \
 	-Wl$(comma)--wrap=dmt_dev_status -Wl$(comma)--wrap=dmt_dev_message
 
 # -- metrics -- the format, the atomic write (write() wrapped: a full
 # disk), the textfile from a real store (td_log wrapped: logged once)
 test_daemon_metrics_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-test_daemon_metrics_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+test_daemon_metrics_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath \
 	$(addprefix -Wl$(comma)--wrap=,dmt_dev_status write td_log)
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to

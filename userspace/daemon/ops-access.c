@@ -544,6 +544,9 @@ enum td_err op_access_decide(struct op *op)
 		}
 		g.mode = m;
 	}
+	e = op_mfa_check(op);
+	if (e)
+		return e;
 	g.state = to;
 	g.approver = op->c->uid;
 	g.decided = now_s();
@@ -604,6 +607,8 @@ enum td_err op_access_open(struct op *op)
 			       g.id);
 	}
 	e = op_need_dm(op);
+	if (!e)
+		e = op_mfa_check(op);
 	if (e)
 		return e;
 	r = td_volume_get(op->d->st, g.tenant, g.volume, &v);

@@ -129,5 +129,16 @@ void op_udev_owner_restore(struct td_daemon *d, const char *name, uid_t uid,
 /* -- ops-remote.c (remote legs) -- */
 /* -- ops-metrics.c -- */
 enum td_err op_metrics_get(struct op *op);
+/* -- ops-mfa.c (second factor) -- */
+enum td_err op_mfa_enroll(struct op *op);
+enum td_err op_mfa_confirm(struct op *op);
+enum td_err op_mfa_reset(struct op *op);
+enum td_err op_mfa_list(struct op *op);
+/*
+ * For a verb listed in mfa-required: the request's one-time code against
+ * the caller's enrolment, audited.  Call it after authorisation and the
+ * checks that need no code, just before acting, outside a transaction.
+ */
+enum td_err op_mfa_check(struct op *op);
 
 #endif /* TD_OPS_INTERNAL_H */

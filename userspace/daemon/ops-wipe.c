@@ -1212,6 +1212,8 @@ enum td_err op_wipe_tenant_delete(struct op *op)
 		e = op_load_tenant(op, id, &t);
 	if (!e)
 		e = wipe_args(op, &ws);
+	if (!e)
+		e = op_mfa_check(op);
 	if (e)
 		return e;
 	if (op_collect_vols(op->d->st, id, &vl))
@@ -1661,6 +1663,8 @@ enum td_err op_volume_export(struct op *op)
 		e = op_need_dm(op);
 	if (!e)
 		e = check_not_live(op, &v);
+	if (!e)
+		e = op_mfa_check(op);
 	if (e)
 		return e;
 	if (!op->c->has_fd) {

@@ -1361,6 +1361,11 @@ static const op_fn handlers[TD_V__COUNT] = {
 	/* -- remote (issue 4) -- */
 	/* -- metrics -- */
 	[TD_V_METRICS_GET]	= op_metrics_get,
+	/* -- mfa -- */
+	[TD_V_MFA_ENROLL]	= op_mfa_enroll,
+	[TD_V_MFA_CONFIRM]	= op_mfa_confirm,
+	[TD_V_MFA_RESET]	= op_mfa_reset,
+	[TD_V_MFA_LIST]		= op_mfa_list,
 };
 
 static op_fn op_handler(enum td_verb verb)

@@ -26,6 +26,8 @@ static const struct {
 	[TD_E_TIMEOUT]		= { "timeout", 1 },
 	[TD_E_BUSY]		= { "busy", 7 },
 	[TD_E_INTERNAL]		= { "internal", 1 },
+	/* -- mfa -- */
+	[TD_E_CODE_REQUIRED]	= { "code-required", 3 },
 };
 
 const char *td_err_name(enum td_err e)
@@ -63,8 +65,10 @@ static const struct td_arg_spec a_tenant[] = { A_TENANT, A_END };
 /* wipe (issue 7): the wipe arguments of volume.delete / tenant.delete */
 #define A_WIPE	{ "wipe", TD_ARG_ID, false }, { "passes", TD_ARG_UINT, false }, \
 		{ "verify", TD_ARG_ID, false }, { "rate", TD_ARG_UINT, false }
+/* -- mfa -- the one-time code of the verbs listed in mfa-required */
+#define A_CODE	{ "code", TD_ARG_TEXT, false }
 static const struct td_arg_spec a_tenant_delete[] = {
-	A_TENANT, { "force", TD_ARG_BOOL, false }, A_WIPE, A_END };
+	A_TENANT, { "force", TD_ARG_BOOL, false }, A_WIPE, A_CODE, A_END };
 static const struct td_arg_spec a_volume_delete[] = {
 	A_TENANT, A_VOLUME, A_WIPE, A_END };
 static const struct td_arg_spec a_wipe_status[] = {
@@ -109,15 +113,28 @@ static const struct td_arg_spec a_access_request[] = {
 	A_END };
 static const struct td_arg_spec a_access_approve[] = {
 	A_GRANT, { "mode", TD_ARG_MODE, false },
-	{ "note", TD_ARG_TEXT, false }, A_END };
+	{ "note", TD_ARG_TEXT, false }, A_CODE, A_END };
 static const struct td_arg_spec a_access_note[] = {
 	A_GRANT, { "note", TD_ARG_TEXT, false }, A_END };
+static const struct td_arg_spec a_access_deny[] = {
+	A_GRANT, { "note", TD_ARG_TEXT, false }, A_CODE, A_END };
 static const struct td_arg_spec a_access_open[] = {
-	A_GRANT, { "mode", TD_ARG_MODE, false }, A_END };
+	A_GRANT, { "mode", TD_ARG_MODE, false }, A_CODE, A_END };
 static const struct td_arg_spec a_access_close[] = { A_GRANT, A_END };
 static const struct td_arg_spec a_access_list[] = {
 	{ "tenant", TD_ARG_ID, false }, { "all", TD_ARG_BOOL, false },
 	A_END };
+
+/* -- mfa -- */
+static const struct td_arg_spec a_volume_export[] = {
+	A_TENANT, A_VOLUME, A_CODE, A_END };
+static const struct td_arg_spec a_mfa_enroll[] = {
+	{ "algorithm", TD_ARG_ID, false }, { "digits", TD_ARG_UINT, false },
+	A_CODE, A_END };
+/* the code is checked by the handler: missing is "code-required" */
+static const struct td_arg_spec a_mfa_confirm[] = { A_CODE, A_END };
+static const struct td_arg_spec a_mfa_reset[] = {
+	{ "uid", TD_ARG_UINT, true }, A_END };
 
 static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "tenant.create", TD_V_TENANT_CREATE, true, a_tenant },
@@ -138,7 +155,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	/* -- access (issue 6) -- */
 	{ "access.request", TD_V_ACCESS_REQUEST, true, a_access_request },
 	{ "access.approve", TD_V_ACCESS_APPROVE, true, a_access_approve },
-	{ "access.deny", TD_V_ACCESS_DENY, true, a_access_note },
+	{ "access.deny", TD_V_ACCESS_DENY, true, a_access_deny },
 	{ "access.open", TD_V_ACCESS_OPEN, true, a_access_open },
 	{ "access.close", TD_V_ACCESS_CLOSE, true, a_access_close },
 	{ "access.revoke", TD_V_ACCESS_REVOKE, true, a_access_note },
@@ -147,7 +164,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "wipe.status", TD_V_WIPE_STATUS, false, a_wipe_status },
 	{ "tenant.audit-export", TD_V_TENANT_AUDIT_EXPORT, false,
 	  a_tenant_audit_export },
-	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume },
+	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume_export },
 	/* -- udev (issue 8) -- */
 	{ "leg.seen", TD_V_LEG_SEEN, true, a_leg_report },
 	{ "leg.gone", TD_V_LEG_GONE, true, a_leg_report },
@@ -155,6 +172,11 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	/* -- remote (issue 4) -- */
 	/* -- metrics -- */
 	{ "metrics.get", TD_V_METRICS_GET, false, a_none },
+	/* -- mfa -- */
+	{ "mfa.enroll", TD_V_MFA_ENROLL, true, a_mfa_enroll },
+	{ "mfa.confirm", TD_V_MFA_CONFIRM, true, a_mfa_confirm },
+	{ "mfa.reset", TD_V_MFA_RESET, true, a_mfa_reset },
+	{ "mfa.list", TD_V_MFA_LIST, false, a_none },
 };
 
 const struct td_verb_info *td_verb_by_name(const char *name)

@@ -38,6 +38,8 @@ enum td_err {
 	TD_E_TIMEOUT,		/* request not complete in time */
 	TD_E_BUSY,		/* too many connections */
 	TD_E_INTERNAL,
+	/* -- mfa -- the verb needs a one-time code: ask for it, resend */
+	TD_E_CODE_REQUIRED,
 	TD_E__COUNT
 };
 
@@ -81,6 +83,11 @@ enum td_verb {
 	/* -- remote (issue 4) -- */
 	/* -- metrics -- */
 	TD_V_METRICS_GET,
+	/* -- mfa -- */
+	TD_V_MFA_ENROLL,
+	TD_V_MFA_CONFIRM,
+	TD_V_MFA_RESET,
+	TD_V_MFA_LIST,
 	TD_V__COUNT
 };
 

@@ -80,6 +80,17 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	/* -- remote (issue 4) -- */
 	/* -- metrics -- every tenant's names and states: the operator only */
 	[TD_V_METRICS_GET]	= { [TD_ROLE_OPERATOR] = R_ANY },
+	/* -- mfa -- each person enrols itself; only the operator resets */
+	[TD_V_MFA_ENROLL]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
+				    [TD_ROLE_SUPPORT] = R_ANY },
+	[TD_V_MFA_CONFIRM]	= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
+				    [TD_ROLE_SUPPORT] = R_ANY },
+	[TD_V_MFA_RESET]	= { [TD_ROLE_OPERATOR] = R_ANY },
+	[TD_V_MFA_LIST]		= { [TD_ROLE_OPERATOR] = R_ANY,
+				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
+				    [TD_ROLE_SUPPORT] = R_ANY },
 };
 
 static bool entry_serves_vm(const struct td_role_entry *e, const char *vm)
@@ -212,6 +223,42 @@ const char *td_verb_roles_hint(enum td_verb verb)
 	return buf[verb];
 }
 
+/* -- mfa -- */
+bool td_mfa_verb_required(const struct td_config *cfg, enum td_verb verb)
+{
+	uint64_t set = cfg->mfa_required_set ? cfg->mfa_required :
+		TD_MFA_REQUIRED_DEFAULT;
+
+	return (unsigned int)verb < 64 && ((set >> verb) & 1);
+}
+
+/* The verbs mfa-required may name: the ones that call op_mfa_check(). */
+static const enum td_verb mfa_verbs[] = {
+	TD_V_ACCESS_APPROVE, TD_V_ACCESS_DENY, TD_V_ACCESS_OPEN,
+	TD_V_TENANT_DELETE, TD_V_VOLUME_EXPORT,
+};
+
+/* "none" or a comma-separated list of mfa_verbs. */
+static int parse_mfa_verbs(char *list, uint64_t *set)
+{
+	char *save = NULL, *tok;
+	size_t i;
+
+	*set = 0;
+	if (!strcmp(list, "none"))
+		return 0;
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < sizeof(mfa_verbs) / sizeof(mfa_verbs[0]); i++)
+			if (!strcmp(tok, td_verb_name(mfa_verbs[i])))
+				break;
+		if (i == sizeof(mfa_verbs) / sizeof(mfa_verbs[0]))
+			return -EINVAL;
+		*set |= 1ULL << mfa_verbs[i];
+	}
+	return *set ? 0 : -EINVAL;
+}
+
 /* --- parser ----------------------------------------------------------- */
 
 static void free_entry(struct td_role_entry *e)
@@ -326,7 +373,9 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		    !strcmp(word, "wipe-retention-days") ||
 		    /* -- metrics -- */
 		    !strcmp(word, "metrics-textfile") ||
-		    !strcmp(word, "metrics-interval")) {
+		    !strcmp(word, "metrics-interval") ||
+		    /* -- mfa -- */
+		    !strcmp(word, "mfa-required")) {
 			char *val = strtok_r(NULL, " \t\r", &save);
 
 			if (!val || strtok_r(NULL, " \t\r", &save))
@@ -347,6 +396,11 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 						word);
 				*(word[7] == 'p' ? &cfg->access_pending_ttl :
 				  &cfg->access_max_duration) = v;
+			/* -- mfa -- */
+			} else if (!strcmp(word, "mfa-required")) {
+				if (parse_mfa_verbs(val, &cfg->mfa_required))
+					CFG_ERR("mfa-required takes 'none' or a comma-separated list of access.approve, access.deny, access.open, tenant.delete, volume.export");
+				cfg->mfa_required_set = true;
 			/* -- remote (issue 4) -- */
 			} else if (!strncmp(word, "monitor", 7)) {
 				if (!parse_uint(val, 3600, 10, &v))
@@ -359,7 +413,7 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 				cfg->wipe_retention_days = v;
 				cfg->wipe_retention_set = true;
 			/* -- metrics -- */
-			} else if (!strcmp(word, "metrics-interval")) {
+			} else if (!strcmp(word, "metrics-interval") ||
 				if (!parse_uint(val, 3600, 10, &v) || !v)
 					CFG_ERR("metrics-interval must be 1..3600 seconds");
 				cfg->metrics_interval = v;

@@ -7,6 +7,7 @@
 #define TD_ROLES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -49,7 +50,17 @@ struct td_config {
 	/* -- metrics -- textfile for node_exporter (NULL: none), seconds */
 	char *metrics_path;
 	unsigned int metrics_interval;	/* 0: not set */
+	/* -- mfa -- verbs that need a one-time code: bit (1 << verb) */
+	bool mfa_required_set;
+	uint64_t mfa_required;
 };
+
+/* -- mfa -- mfa-required when tenantd.conf does not set it */
+#define TD_MFA_REQUIRED_DEFAULT ((1ULL << TD_V_ACCESS_APPROVE) | \
+				 (1ULL << TD_V_ACCESS_DENY) | \
+				 (1ULL << TD_V_ACCESS_OPEN))
+/* Whether @verb needs a second factor under @cfg. */
+bool td_mfa_verb_required(const struct td_config *cfg, enum td_verb verb);
 
 const char *td_role_name(enum td_role r);
 

@@ -37,7 +37,8 @@ static int write_head_file(struct td_store *st, int64_t seq,
  *   3: access_grants (just-in-time access, Documentation/jit-access.md)
  *   4: wipes (destruction jobs, progress, certificates)
  *   5: volume_auto, leg_presence (udev provisioning)
- *   6: leg_holds (legs failed on purpose, kept from the leg monitor)
+ *   6: mfa_enrolments, mfa_failures (second factor)
+ *   7: leg_holds (legs failed on purpose, kept from the leg monitor)
  *   (features append their steps after their marker in the array)
  */
 const char *const td_schema_steps[] = {
@@ -161,6 +162,25 @@ const char *const td_schema_steps[] = {
 	"  PRIMARY KEY (tenant, volume, idx),"
 	"  FOREIGN KEY (tenant, volume) REFERENCES volumes(tenant, id)"
 	"    ON DELETE CASCADE);",
+	/* -- mfa -- second factor (Documentation/jit-access.md): seeds only
+	 * wrapped; last_step refuses a code used before; failures per uid */
+	"CREATE TABLE mfa_enrolments ("
+	"  id INTEGER PRIMARY KEY,"
+	"  uid INTEGER NOT NULL,"
+	"  scope TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('pending', 'active')),"
+	"  algorithm TEXT NOT NULL,"
+	"  digits INTEGER NOT NULL,"
+	"  wrapped BLOB NOT NULL,"
+	"  last_step INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  confirmed INTEGER);"
+	"CREATE UNIQUE INDEX mfa_enrolments_one ON mfa_enrolments(uid, state);"
+	"CREATE TABLE mfa_failures ("
+	"  uid INTEGER PRIMARY KEY,"
+	"  failures INTEGER NOT NULL,"
+	"  first INTEGER NOT NULL,"
+	"  locked_until INTEGER NOT NULL DEFAULT 0);",
 	/* -- remote (issue 4) -- */
 	"CREATE TABLE leg_holds ("
 	"  tenant TEXT NOT NULL,"

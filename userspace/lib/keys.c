@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libdmtenant: key material.  Secure buffers, opaque key handles, HKDF,
- * the keyslot passphrase, the master key file, KEK wrapping.
+ * the keyslot passphrase, the master key file, KEK and secret wrapping.
  *
  * Key hierarchy (Documentation/libdmtenant.md):
  *   master key (file, 32 B) --AES-256-GCM--> wrapped KEK (per tenant, 32 B)
@@ -421,45 +421,45 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
-/* KEK wrapping: version(1) | nonce(12) | ciphertext(32) | tag(16)     */
+/* Wrapping under the master key:                                      */
+/*   version(1) | nonce(12) | ciphertext(n) | tag(16)                  */
+/* KEKs: version 0x01, AAD = 0x01 || tenant id.                        */
+/* Secrets (dmt_secret_wrap): version 0x02, AAD = 0x02 || context.     */
+/* The version byte in the AAD keeps the two kinds apart: a KEK blob   */
+/* never opens as a secret, nor the other way round.                   */
 /* ------------------------------------------------------------------ */
 
 #define WRAP_VERSION	0x01
+#define WRAP_SECRET_VERSION	0x02
 #define WRAP_NONCE	12
 #define WRAP_TAG	16
 
-/* AAD = version byte || tenant id (no NUL). */
-static int wrap_aad(EVP_CIPHER_CTX *c, const char *tenant)
+static int wrap_aad(EVP_CIPHER_CTX *c, unsigned char version,
+		    const char *context)
 {
-	unsigned char v = WRAP_VERSION;
 	int outl;
 
-	if (EVP_CipherUpdate(c, NULL, &outl, &v, 1) <= 0)
+	if (EVP_CipherUpdate(c, NULL, &outl, &version, 1) <= 0)
 		return -EIO;
-	if (EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)tenant,
-			     (int)strlen(tenant)) <= 0)
+	if (EVP_CipherUpdate(c, NULL, &outl, (const unsigned char *)context,
+			     (int)strlen(context)) <= 0)
 		return -EIO;
 	return 0;
 }
 
-int dmt_kek_wrap(const struct dmt_key *master, const char *tenant,
-		 const struct dmt_key *kek, uint8_t *blob, size_t blob_size,
-		 size_t *blob_len)
+/* @blob gets 1 + WRAP_NONCE + @len + WRAP_TAG bytes. */
+static int gcm_seal(const struct dmt_key *master, unsigned char version,
+		    const char *context, const unsigned char *pt, size_t len,
+		    uint8_t *blob)
 {
-	EVP_CIPHER_CTX *c;
 	uint8_t *nonce = blob + 1, *ct = blob + 1 + WRAP_NONCE;
+	EVP_CIPHER_CTX *c;
 	int outl, r;
 
-	if (!master || master->kind != DMT_KEY_MASTER || !kek ||
-	    kek->kind != DMT_KEY_KEK || dmt_id_valid(tenant) || !blob ||
-	    !blob_len)
-		return -EINVAL;
-	if (blob_size < DMT_WRAPPED_KEK_SIZE)
-		return -ENOSPC;
 	r = dmt_random_bytes(nonce, WRAP_NONCE);
 	if (r)
 		return r;
-	blob[0] = WRAP_VERSION;
+	blob[0] = version;
 	c = EVP_CIPHER_CTX_new();
 	if (!c)
 		return -ENOMEM;
@@ -467,29 +467,79 @@ int dmt_kek_wrap(const struct dmt_key *master, const char *tenant,
 	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, 1) <= 0 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, WRAP_NONCE, NULL) <= 0 ||
 	    EVP_CipherInit_ex(c, NULL, NULL, master->bytes, nonce, 1) <= 0 ||
-	    wrap_aad(c, tenant) ||
-	    EVP_CipherUpdate(c, ct, &outl, kek->bytes, (int)kek->size) <= 0 ||
-	    outl != (int)kek->size ||
+	    wrap_aad(c, version, context) ||
+	    EVP_CipherUpdate(c, ct, &outl, pt, (int)len) <= 0 ||
+	    outl != (int)len ||
 	    EVP_CipherFinal_ex(c, ct + outl, &outl) <= 0 ||
 	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, WRAP_TAG,
-				ct + DMT_KEK_SIZE) <= 0)
+				ct + len) <= 0)
 		goto out;
-	*blob_len = DMT_WRAPPED_KEK_SIZE;
 	r = 0;
 out:
 	EVP_CIPHER_CTX_free(c);
 	if (r)
-		explicit_bzero(blob, DMT_WRAPPED_KEK_SIZE);
+		explicit_bzero(blob, 1 + WRAP_NONCE + len + WRAP_TAG);
+	return r;
+}
+
+/* Opens a blob of @len plaintext bytes into @pt; -EBADMSG if altered. */
+static int gcm_open(const struct dmt_key *master, unsigned char version,
+		    const char *context, const uint8_t *blob, size_t len,
+		    unsigned char *pt)
+{
+	const uint8_t *nonce = blob + 1, *ct = blob + 1 + WRAP_NONCE;
+	unsigned char tag[WRAP_TAG];
+	EVP_CIPHER_CTX *c;
+	int outl, r;
+
+	memcpy(tag, ct + len, WRAP_TAG);
+	c = EVP_CIPHER_CTX_new();
+	if (!c)
+		return -ENOMEM;
+	r = -EIO;
+	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, 0) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, WRAP_NONCE, NULL) <= 0 ||
+	    EVP_CipherInit_ex(c, NULL, NULL, master->bytes, nonce, 0) <= 0 ||
+	    wrap_aad(c, version, context) ||
+	    EVP_CipherUpdate(c, pt, &outl, ct, (int)len) <= 0 ||
+	    outl != (int)len ||
+	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, WRAP_TAG, tag) <= 0)
+		goto out;
+	if (EVP_CipherFinal_ex(c, pt + outl, &outl) <= 0) {
+		r = -EBADMSG;
+		goto out;
+	}
+	r = 0;
+out:
+	EVP_CIPHER_CTX_free(c);
+	if (r)
+		explicit_bzero(pt, len);
+	return r;
+}
+
+int dmt_kek_wrap(const struct dmt_key *master, const char *tenant,
+		 const struct dmt_key *kek, uint8_t *blob, size_t blob_size,
+		 size_t *blob_len)
+{
+	int r;
+
+	if (!master || master->kind != DMT_KEY_MASTER || !kek ||
+	    kek->kind != DMT_KEY_KEK || dmt_id_valid(tenant) || !blob ||
+	    !blob_len)
+		return -EINVAL;
+	if (blob_size < DMT_WRAPPED_KEK_SIZE)
+		return -ENOSPC;
+	r = gcm_seal(master, WRAP_VERSION, tenant, kek->bytes, kek->size,
+		     blob);
+	if (!r)
+		*blob_len = DMT_WRAPPED_KEK_SIZE;
 	return r;
 }
 
 int dmt_kek_unwrap(const struct dmt_key *master, const char *tenant,
 		   const uint8_t *blob, size_t blob_len, struct dmt_key **kek)
 {
-	EVP_CIPHER_CTX *c;
-	const uint8_t *nonce = blob + 1, *ct = blob + 1 + WRAP_NONCE;
-	unsigned char tag[WRAP_TAG];
-	int outl, r;
+	int r;
 
 	if (!kek)
 		return -EINVAL;
@@ -499,34 +549,62 @@ int dmt_kek_unwrap(const struct dmt_key *master, const char *tenant,
 		return -EINVAL;
 	if (blob_len != DMT_WRAPPED_KEK_SIZE || blob[0] != WRAP_VERSION)
 		return -EINVAL;
-	memcpy(tag, ct + DMT_KEK_SIZE, WRAP_TAG);
 	r = dmt_key_alloc(DMT_KEY_KEK, kek);
 	if (r)
 		return r;
-	c = EVP_CIPHER_CTX_new();
-	if (!c) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = -EIO;
-	if (EVP_CipherInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL, 0) <= 0 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, WRAP_NONCE, NULL) <= 0 ||
-	    EVP_CipherInit_ex(c, NULL, NULL, master->bytes, nonce, 0) <= 0 ||
-	    wrap_aad(c, tenant) ||
-	    EVP_CipherUpdate(c, (*kek)->bytes, &outl, ct, DMT_KEK_SIZE) <= 0 ||
-	    outl != DMT_KEK_SIZE ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, WRAP_TAG, tag) <= 0)
-		goto out;
-	if (EVP_CipherFinal_ex(c, (*kek)->bytes + outl, &outl) <= 0) {
-		r = -EBADMSG;
-		goto out;
-	}
-	r = 0;
-out:
-	EVP_CIPHER_CTX_free(c);
+	r = gcm_open(master, WRAP_VERSION, tenant, blob, DMT_KEK_SIZE,
+		     (*kek)->bytes);
 	if (r) {
 		dmt_key_free(*kek);
 		*kek = NULL;
 	}
 	return r;
+}
+
+static bool valid_context(const char *context)
+{
+	size_t n = context ? strlen(context) : 0;
+
+	return n >= 1 && n <= DMT_SECRET_CONTEXT_MAX;
+}
+
+int dmt_secret_wrap(const struct dmt_key *master, const char *context,
+		    const void *secret, size_t len, uint8_t *blob,
+		    size_t blob_size, size_t *blob_len)
+{
+	int r;
+
+	if (!master || master->kind != DMT_KEY_MASTER ||
+	    !valid_context(context) || !secret || !len ||
+	    len > DMT_SECRET_MAX || !blob || !blob_len)
+		return -EINVAL;
+	if (blob_size < DMT_WRAPPED_SECRET_SIZE(len))
+		return -ENOSPC;
+	r = gcm_seal(master, WRAP_SECRET_VERSION, context, secret, len, blob);
+	if (!r)
+		*blob_len = DMT_WRAPPED_SECRET_SIZE(len);
+	return r;
+}
+
+int dmt_secret_unwrap(const struct dmt_key *master, const char *context,
+		      const uint8_t *blob, size_t blob_len, void *secret,
+		      size_t size, size_t *len)
+{
+	size_t n;
+
+	if (!master || master->kind != DMT_KEY_MASTER ||
+	    !valid_context(context) || !blob || !secret || !len)
+		return -EINVAL;
+	if (blob_len <= DMT_WRAPPED_SECRET_SIZE(0) ||
+	    blob_len > DMT_WRAPPED_SECRET_SIZE(DMT_SECRET_MAX) ||
+	    blob[0] != WRAP_SECRET_VERSION)
+		return -EINVAL;
+	n = blob_len - DMT_WRAPPED_SECRET_SIZE(0);
+	if (size < n)
+		return -ENOSPC;
+	*len = 0;
+	if (gcm_open(master, WRAP_SECRET_VERSION, context, blob, n, secret))
+		return -EBADMSG;
+	*len = n;
+	return 0;
 }

@@ -24,4 +24,4 @@ INSTALL_FILES += userspace/hooks/libvirt-qemu:/usr/share/dm-tenant/libvirt-qemu-
 
 # Unit test of the client side (tc-udev.c) and the udev verbs' parsing.
 test_cli_udev_SRCS := $(TENANTCTL_LIB_SRCS)
-test_cli_udev_LDLIBS := -ljson-c -lcrypto
+test_cli_udev_LDLIBS := $(TENANTCTL_LIBS)

@@ -242,6 +242,30 @@ int dmt_kek_wrap(const struct dmt_key *master, const char *tenant,
 int dmt_kek_unwrap(const struct dmt_key *master, const char *tenant,
 		   const uint8_t *blob, size_t blob_len, struct dmt_key **kek);
 
+/*
+ * Small secrets a control plane keeps for someone else (a second factor's
+ * TOTP seed): wrapped under the master key like a KEK (AES-256-GCM, random
+ * nonce), AAD = format byte + @context, a printable label of 1 to
+ * DMT_SECRET_CONTEXT_MAX bytes that names the owner ("mfa/host/uid=1001"),
+ * so a blob only unwraps for the owner it was made for.  @len 1 to
+ * DMT_SECRET_MAX; @blob holds DMT_WRAPPED_SECRET_SIZE(@len) bytes.
+ */
+#define DMT_SECRET_MAX		64
+#define DMT_SECRET_CONTEXT_MAX	128
+#define DMT_WRAPPED_SECRET_SIZE(len)	(1 + 12 + (len) + 16)
+int dmt_secret_wrap(const struct dmt_key *master, const char *context,
+		    const void *secret, size_t len, uint8_t *blob,
+		    size_t blob_size, size_t *blob_len);
+/*
+ * Unwrap into @secret (@size bytes), *@len set to the secret's length.
+ * -EBADMSG if the blob was altered or belongs to another context or master
+ * key (@secret is then zeroed); -EINVAL if it is not a wrapped secret;
+ * -ENOSPC if @size is too small.  The caller wipes @secret.
+ */
+int dmt_secret_unwrap(const struct dmt_key *master, const char *context,
+		      const uint8_t *blob, size_t blob_len, void *secret,
+		      size_t size, size_t *len);
+
 /* ------------------------------------------------------------------ */
 /* Ids                                                                 */
 /* ------------------------------------------------------------------ */
