@@ -413,7 +413,7 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 				cfg->wipe_retention_days = v;
 				cfg->wipe_retention_set = true;
 			/* -- metrics -- */
-			} else if (!strcmp(word, "metrics-interval") ||
+			} else if (!strcmp(word, "metrics-interval")) {
 				if (!parse_uint(val, 3600, 10, &v) || !v)
 					CFG_ERR("metrics-interval must be 1..3600 seconds");
 				cfg->metrics_interval = v;
