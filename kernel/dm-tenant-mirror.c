@@ -156,6 +156,31 @@ static unsigned long tenant_meta_mask(struct tenant_c *tc, bool sb)
 	return mask;
 }
 
+/* Legs holding every acknowledged write: alive and synchronous. */
+static unsigned long tenant_insync_mask(struct tenant_c *tc)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < tc->nr_legs; i++)
+		if (tc->legs[i].state == TENANT_LEG_ALIVE &&
+		    !tenant_leg_async(tc, i))
+			__set_bit(i, &mask);
+	return mask;
+}
+
+/*
+ * Of the legs in @failed, those that must not be failed: the legs in sync
+ * among them, when no other leg in sync is left.  state_lock held.
+ */
+static unsigned long tenant_legs_to_keep(struct tenant_c *tc,
+					 unsigned long failed)
+{
+	unsigned long insync = tenant_insync_mask(tc);
+
+	return insync & ~failed ? 0 : insync & failed;
+}
+
 /* Pick the primary and the degraded flag; called with state_lock held. */
 static void tenant_update_roles(struct tenant_c *tc)
 {
@@ -296,10 +321,13 @@ again:
 		failed |= f;
 	}
 	if (failed) {
+		unsigned long keep = tenant_legs_to_keep(tc, failed);
+
 		for_each_set_bit(i, &failed, tc->nr_legs)
-			tenant_mark_dead(tc, i, "superblock write error");
+			if (!test_bit(i, &keep))
+				tenant_mark_dead(tc, i, "superblock write error");
 		tenant_update_roles(tc);
-		if (tenant_meta_mask(tc, true))
+		if (!keep && tenant_meta_mask(tc, true))
 			goto again;
 		r = -EIO;
 	}
@@ -309,27 +337,48 @@ out:
 	return r;
 }
 
-int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why)
+/*
+ * Fail the legs in @failed (they missed a write, or returned an error):
+ * all of them, unless that would leave no leg in sync.  Then the legs in
+ * sync among them stay, and -EBUSY tells the caller to fail the I/O
+ * instead, as md never fails its last working mirror.  An error on every
+ * leg at once is more likely a shared fault (controller, path, power)
+ * than a dead disk: failing one leg would throw its copy away and gain
+ * nothing.  The test and the failure are one step under state_lock, so
+ * concurrent callers can never fail the last leg between them.
+ */
+static int tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
+			    const char *why)
 {
+	unsigned long keep;
+	bool changed = false;
+	unsigned int i;
 	int r = 0;
 
 	mutex_lock(&tc->state_lock);
-	if (tc->legs[i].state != TENANT_LEG_DEAD) {
+	keep = tenant_legs_to_keep(tc, failed);
+	for_each_set_bit(i, &failed, tc->nr_legs) {
+		if (test_bit(i, &keep) ||
+		    tc->legs[i].state == TENANT_LEG_DEAD)
+			continue;
 		tenant_mark_dead(tc, i, why);
-		r = tenant_write_sb_locked(tc);
+		changed = true;
 	}
+	if (changed)
+		r = tenant_write_sb_locked(tc);
 	mutex_unlock(&tc->state_lock);
+	if (keep) {
+		DMERR_LIMIT("%s/%s: %s on legs 0x%lx: %s", tc->tenant,
+			    tc->volume, why, keep,
+			    "the last in sync, not failed (recover another leg first)");
+		return -EBUSY;
+	}
 	return r;
 }
 
-/* Fail the legs in @failed after a metadata write error. */
-static void tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
-			     const char *why)
+int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why)
 {
-	unsigned int i;
-
-	for_each_set_bit(i, &failed, tc->nr_legs)
-		tenant_fail_leg(tc, i, why);
+	return tenant_fail_legs(tc, BIT(i), why);
 }
 
 /*
@@ -364,7 +413,8 @@ static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
 		if (!failed)
 			return 0;
 		/* The bit must be on every leg we keep writing to. */
-		tenant_fail_legs(tc, failed, "bitmap write error");
+		if (tenant_fail_legs(tc, failed, "bitmap write error") == -EBUSY)
+			return -EIO;
 	}
 }
 
@@ -748,24 +798,37 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 	tenant_read_decrypt_now(io);
 }
 
+/*
+ * A write that some legs did not take: the legs that miss it are failed,
+ * except the last in sync: the write fails instead, and its region, whose
+ * bit is set, waits for resync (read from the primary until then, kept
+ * dirty on disk: the cleaner does not run while any region waits).
+ */
 static void tenant_failed_write(struct tenant_c *tc, struct tenant_io *io)
 {
-	unsigned int i, good;
+	unsigned int good;
 
-	for_each_set_bit(i, &io->failed_legs, tc->nr_legs)
-		tenant_fail_leg(tc, i, "write error");
+	if (io->failed_legs &&
+	    tenant_fail_legs(tc, io->failed_legs, "write error") == -EBUSY) {
+		set_bit(io->region, tc->bm.resync);
+		io->status = BLK_STS_IOERR;
+		dm_table_event(tc->ti->table);
+	}
 	good = io->legs_sent - hweight_long(io->failed_legs);
 	if (good < tenant_quorum(tc))
 		io->status = BLK_STS_IOERR;
 	tenant_write_finish(io);
 }
 
-/* A leg failed a flush: fail the leg, then answer for the others. */
+/*
+ * A leg failed a flush: fail the leg, then answer for the others.  The
+ * last leg in sync is not failed: the flush fails.
+ */
 static void tenant_failed_flush(struct tenant_c *tc, struct bio *bio,
 				struct tenant_io *io)
 {
-	tenant_fail_leg(tc, io->read_leg, "flush error");
-	if (READ_ONCE(tc->primary) >= 0)
+	if (tenant_fail_leg(tc, io->read_leg, "flush error") != -EBUSY &&
+	    READ_ONCE(tc->primary) >= 0)
 		bio->bi_status = BLK_STS_OK;
 	io->flush_done = true;
 	bio_endio(bio);
@@ -852,10 +915,9 @@ static int tenant_copy_region(struct tenant_c *tc, unsigned long r,
 	init_completion(&c.done);
 	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_copy_done, &c);
 	wait_for_completion(&c.done);
-	if (c.read_err) {
-		tenant_fail_leg(tc, primary, "read error during resync");
-		return -EAGAIN;
-	}
+	if (c.read_err)
+		return tenant_fail_leg(tc, primary, "read error during resync") ==
+		       -EBUSY ? -EIO : -EAGAIN;
 	for (i = 0; i < n; i++)
 		if (test_bit(i, &c.write_err))
 			tenant_fail_leg(tc, map[i], "write error during resync");
@@ -893,10 +955,9 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 	if (primary < 0)
 		return -EIO;
 	tenant_region_range(tc, r, &start, &len);
-	if (tenant_read_region(tc, primary, r, a)) {
-		tenant_fail_leg(tc, primary, "read error during check");
-		return -EAGAIN;
-	}
+	if (tenant_read_region(tc, primary, r, a))
+		return tenant_fail_leg(tc, primary, "read error during check") ==
+		       -EBUSY ? -EIO : -EAGAIN;
 	for (i = 0; i < tc->nr_legs; i++) {
 		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE ||
 		    tenant_leg_async(tc, i))
@@ -978,6 +1039,7 @@ static void tenant_sync_work(struct work_struct *work)
 	size_t bytes = (1UL << bm->region_shift) << SECTOR_SHIFT;
 	enum tenant_sync_action action = READ_ONCE(tc->action);
 	unsigned long r, dests;
+	bool stopped = false;
 	int ret;
 
 	if (action == TENANT_SYNC_CHECK || action == TENANT_SYNC_REPAIR) {
@@ -1026,6 +1088,14 @@ static void tenant_sync_work(struct work_struct *work)
 		wake_up_all(&bm->wait);
 		if (ret == -EAGAIN)
 			continue;	/* new primary: same region again */
+		if (ret == -EIO) {
+			/* The last leg in sync cannot be read: stop here. */
+			DMERR("%s/%s: %s stopped at region %lu: read error on the last leg in sync",
+			      tc->tenant, tc->volume,
+			      tenant_sync_action_name(tc), r);
+			stopped = true;
+			break;
+		}
 		if (action == TENANT_SYNC_RESYNC &&
 		    !tenant_resync_region_done(tc, r, dests))
 			continue;	/* a leg joined during the copy */
@@ -1035,7 +1105,9 @@ static void tenant_sync_work(struct work_struct *work)
 
 	if (READ_ONCE(tc->sync_stop))
 		goto out;
-	if (tc->primary < 0) {
+	if (stopped) {
+		dm_table_event(tc->ti->table);
+	} else if (tc->primary < 0) {
 		DMERR("%s/%s: no leg left to copy from", tc->tenant, tc->volume);
 	} else if (action == TENANT_SYNC_RESYNC) {
 		tenant_resync_finished(tc);
