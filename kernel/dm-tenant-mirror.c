@@ -43,6 +43,27 @@ module_param(seq_lookahead_kb, uint, 0644);
 MODULE_PARM_DESC(seq_lookahead_kb,
 		 "KiB past a sequential writer whose regions are marked dirty with its own (0: off)");
 
+/*
+ * A leg write that returned a transient error is sent again after
+ * leg_retry_ms, then twice as long each time (at most 32 times as long),
+ * leg_retries times, before the leg is failed.  The defaults ride out
+ * about 3 s of queue-full or a path switch-over; a leg whose commands
+ * time out only after their own long timeout holds its writes that many
+ * timeouts longer: lower leg_retries for such disks.
+ */
+static unsigned int leg_retries = 5;
+module_param(leg_retries, uint, 0644);
+MODULE_PARM_DESC(leg_retries,
+		 "Retries of a leg write that returned a transient error (resource, again, timeout) before the leg is failed (0: fail at once)");
+
+static unsigned int leg_retry_ms = 100;
+module_param(leg_retry_ms, uint, 0644);
+MODULE_PARM_DESC(leg_retry_ms,
+		 "Wait before the first retry of a transient leg write error, in ms; doubled for each further retry, up to 32 times");
+
+#define TENANT_RETRY_MAX_SHIFT	5
+#define TENANT_RETRY_MAX_MS	60000UL	/* one wait, whatever the parameter */
+
 #define TENANT_SB_MAGIC		"DMTNTSB1"
 #define TENANT_SB_VERSION	1
 #define TENANT_BLOCK_SIZE	4096
@@ -798,23 +819,92 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 	tenant_read_decrypt_now(io);
 }
 
+/* Arm retry_work for @due, unless it runs earlier anyway.  fail_lock held. */
+static void tenant_arm_retry(struct tenant_c *tc, unsigned long due)
+{
+	if (tc->retry_armed && !time_before(due, tc->retry_next))
+		return;
+	tc->retry_armed = true;
+	tc->retry_next = due;
+	mod_delayed_work(tc->wq, &tc->retry_work,
+			 time_after(due, jiffies) ? due - jiffies : 0);
+}
+
+/* Retry the legs of @io that returned a transient error, after a pause. */
+static void tenant_queue_retry(struct tenant_c *tc, struct tenant_io *io)
+{
+	unsigned long ms = (unsigned long)READ_ONCE(leg_retry_ms) <<
+			   min_t(unsigned int, io->retries, TENANT_RETRY_MAX_SHIFT);
+
+	ms = min(ms, TENANT_RETRY_MAX_MS);
+
+	io->retries++;
+	io->retry_at = jiffies + msecs_to_jiffies(ms);
+	DMWARN_LIMIT("%s/%s: transient write error on legs 0x%lx, retry %u in %lu ms",
+		     tc->tenant, tc->volume, io->retry_legs, io->retries, ms);
+	spin_lock_irq(&tc->fail_lock);
+	bio_list_add(&tc->retry_bios, io->bio);
+	tenant_arm_retry(tc, io->retry_at);
+	spin_unlock_irq(&tc->fail_lock);
+}
+
+/* Writes whose retry is due go to their legs again; the others wait. */
+static void tenant_retry_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(to_delayed_work(work),
+					   struct tenant_c, retry_work);
+	struct bio_list list, due;
+	struct tenant_io *io;
+	struct bio *bio;
+
+	bio_list_init(&due);
+	spin_lock_irq(&tc->fail_lock);
+	tc->retry_armed = false;
+	list = tc->retry_bios;
+	bio_list_init(&tc->retry_bios);
+	while ((bio = bio_list_pop(&list))) {
+		io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+		if (time_before(jiffies, io->retry_at)) {
+			bio_list_add(&tc->retry_bios, bio);
+			tenant_arm_retry(tc, io->retry_at);
+		} else {
+			bio_list_add(&due, bio);
+		}
+	}
+	spin_unlock_irq(&tc->fail_lock);
+
+	while ((bio = bio_list_pop(&due)))
+		tenant_write_retry(tc, dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size));
+}
+
 /*
- * A write that some legs did not take: the legs that miss it are failed,
- * except the last in sync: the write fails instead, and its region, whose
- * bit is set, waits for resync (read from the primary until then, kept
- * dirty on disk: the cleaner does not run while any region waits).
+ * A write that some legs did not take.  Transient errors are retried
+ * first (tenant_queue_retry); then the legs that still miss it are
+ * failed, except the last in sync: the write fails instead, and its
+ * region, whose bit is set, waits for resync (read from the primary until
+ * then, kept dirty on disk: the cleaner does not run while any region
+ * waits).
  */
 static void tenant_failed_write(struct tenant_c *tc, struct tenant_io *io)
 {
 	unsigned int good;
 
+	if (io->retry_legs) {
+		if (io->retries < READ_ONCE(leg_retries)) {
+			tenant_queue_retry(tc, io);
+			return;
+		}
+		io->failed_legs |= io->retry_legs;
+		io->retry_legs = 0;
+	}
 	if (io->failed_legs &&
 	    tenant_fail_legs(tc, io->failed_legs, "write error") == -EBUSY) {
 		set_bit(io->region, tc->bm.resync);
 		io->status = BLK_STS_IOERR;
 		dm_table_event(tc->ti->table);
 	}
-	good = io->legs_sent - hweight_long(io->failed_legs);
+	good = hweight_long(io->sent_legs & ~io->failed_legs);
 	if (good < tenant_quorum(tc))
 		io->status = BLK_STS_IOERR;
 	tenant_write_finish(io);
@@ -1543,6 +1633,8 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	spin_lock_init(&tc->fail_lock);
 	bio_list_init(&tc->failed_bios);
 	bio_list_init(&tc->deferred_writes);
+	bio_list_init(&tc->retry_bios);
+	INIT_DELAYED_WORK(&tc->retry_work, tenant_retry_work);
 	INIT_WORK(&tc->fail_work, tenant_fail_work);
 	INIT_WORK(&tc->write_work, tenant_write_work);
 	INIT_WORK(&tc->sync_work, tenant_sync_work);
@@ -1629,6 +1721,8 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	cancel_delayed_work_sync(&tc->clean_work);
 	flush_work(&tc->sync_work);
 	flush_work(&tc->write_work);
+	/* dm drained the I/O: no retry is due; as a safety net. */
+	flush_delayed_work(&tc->retry_work);
 	flush_work(&tc->fail_work);
 	if (tc->bm_loaded)
 		tenant_clean_regions(tc, true);
