@@ -259,6 +259,8 @@ static void tenant_io_init(struct tenant_c *tc, struct tenant_io *io,
 	io->flush = false;
 	io->flush_done = false;
 	io->failed_legs = 0;
+	io->retry_legs = 0;
+	io->retries = 0;
 	io->tried_legs = 0;
 	io->cc_sector = dm_target_offset(tc->ti, bio->bi_iter.bi_sector) +
 			tc->iv_offset;
@@ -551,7 +553,8 @@ static void tenant_leg_write_endio(struct bio *lbio)
 	if (unlikely(lbio->bi_status)) {
 		if (tenant_mirrored(tc)) {
 			atomic64_inc(&tc->legs[leg].write_errors);
-			set_bit(leg, &io->failed_legs);
+			set_bit(leg, tenant_leg_error_transient(lbio->bi_status) ?
+				&io->retry_legs : &io->failed_legs);
 		} else {
 			io->status = lbio->bi_status;
 		}
@@ -560,8 +563,8 @@ static void tenant_leg_write_endio(struct bio *lbio)
 		bio_put(lbio);
 	if (!atomic_dec_and_test(&io->legs_pending))
 		return;
-	/* A leg failed: fail it for good before the write is answered. */
-	if (unlikely(io->failed_legs)) {
+	/* A leg failed: retry, or fail it, before the write is answered. */
+	if (unlikely(io->failed_legs | io->retry_legs)) {
 		tenant_defer_failed(tc, io->bio);
 		return;
 	}
@@ -578,6 +581,7 @@ static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
 {
 	struct bio *lbios[DM_TENANT_MAX_LEGS];
 	struct bio *clone = io->write_bio;
+	unsigned long sent = 0;
 	unsigned int i, n = 0;
 
 	for (i = 0; i < tc->nr_legs; i++) {
@@ -599,15 +603,58 @@ static int tenant_submit_legs(struct tenant_c *tc, struct tenant_io *io,
 		io->leg_idx[i] = i;
 		lbio->bi_private = &io->leg_idx[i];
 		lbios[n++] = lbio;
+		__set_bit(i, &sent);
 	}
 	if (!n)
 		return -EIO;
 
-	io->legs_sent = n;
+	io->sent_legs = sent;
 	atomic_set(&io->legs_pending, n);
 	for (i = 0; i < n; i++)
 		dm_submit_bio_remap(io->bio, lbios[i]);
 	return 0;
+}
+
+/*
+ * Send the write again to the legs in io->retry_legs, after a transient
+ * error (process context).  The bounce bio has completed, so every leg
+ * gets a fresh clone of its pages, covering the whole write again.
+ */
+void tenant_write_retry(struct tenant_c *tc, struct tenant_io *io)
+{
+	sector_t offset = dm_target_offset(tc->ti, io->bio->bi_iter.bi_sector);
+	unsigned long legs = io->retry_legs;
+	struct bio *lbios[DM_TENANT_MAX_LEGS];
+	unsigned int i, n = 0;
+
+	io->retry_legs = 0;
+	for_each_set_bit(i, &legs, tc->nr_legs) {
+		struct tenant_leg *leg = &tc->legs[i];
+		struct bio *lbio;
+
+		if (READ_ONCE(leg->state) == TENANT_LEG_DEAD) {
+			/* Failed meanwhile: it does not hold the write. */
+			set_bit(i, &io->failed_legs);
+			continue;
+		}
+		lbio = bio_alloc_clone(leg->dev->bdev, io->write_bio, GFP_NOIO,
+				       &tc->leg_bs);
+		lbio->bi_opf &= ~REQ_NOWAIT;
+		lbio->bi_iter.bi_sector = leg->start + offset;
+		lbio->bi_iter.bi_size = io->bio->bi_iter.bi_size;
+		lbio->bi_iter.bi_idx = 0;
+		lbio->bi_iter.bi_bvec_done = 0;
+		lbio->bi_end_io = tenant_leg_write_endio;
+		lbio->bi_private = &io->leg_idx[i];
+		lbios[n++] = lbio;
+	}
+	if (!n) {
+		tenant_defer_failed(tc, io->bio);
+		return;
+	}
+	atomic_set(&io->legs_pending, n);
+	for (i = 0; i < n; i++)
+		submit_bio_noacct(lbios[i]);
 }
 
 /*

@@ -43,6 +43,27 @@ module_param(seq_lookahead_kb, uint, 0644);
 MODULE_PARM_DESC(seq_lookahead_kb,
 		 "KiB past a sequential writer whose regions are marked dirty with its own (0: off)");
 
+/*
+ * A leg write that returned a transient error is sent again after
+ * leg_retry_ms, then twice as long each time (at most 32 times as long),
+ * leg_retries times, before the leg is failed.  The defaults ride out
+ * about 3 s of queue-full or a path switch-over; a leg whose commands
+ * time out only after their own long timeout holds its writes that many
+ * timeouts longer: lower leg_retries for such disks.
+ */
+static unsigned int leg_retries = 5;
+module_param(leg_retries, uint, 0644);
+MODULE_PARM_DESC(leg_retries,
+		 "Retries of a leg write that returned a transient error (resource, again, timeout) before the leg is failed (0: fail at once)");
+
+static unsigned int leg_retry_ms = 100;
+module_param(leg_retry_ms, uint, 0644);
+MODULE_PARM_DESC(leg_retry_ms,
+		 "Wait before the first retry of a transient leg write error, in ms; doubled for each further retry, up to 32 times");
+
+#define TENANT_RETRY_MAX_SHIFT	5
+#define TENANT_RETRY_MAX_MS	60000UL	/* one wait, whatever the parameter */
+
 #define TENANT_SB_MAGIC		"DMTNTSB1"
 #define TENANT_SB_VERSION	1
 #define TENANT_BLOCK_SIZE	4096
@@ -154,6 +175,31 @@ static unsigned long tenant_meta_mask(struct tenant_c *tc, bool sb)
 		if (!sb || tc->legs[i].state != TENANT_LEG_ALIVE)
 			__clear_bit(i, &mask);
 	return mask;
+}
+
+/* Legs holding every acknowledged write: alive and synchronous. */
+static unsigned long tenant_insync_mask(struct tenant_c *tc)
+{
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < tc->nr_legs; i++)
+		if (tc->legs[i].state == TENANT_LEG_ALIVE &&
+		    !tenant_leg_async(tc, i))
+			__set_bit(i, &mask);
+	return mask;
+}
+
+/*
+ * Of the legs in @failed, those that must not be failed: the legs in sync
+ * among them, when no other leg in sync is left.  state_lock held.
+ */
+static unsigned long tenant_legs_to_keep(struct tenant_c *tc,
+					 unsigned long failed)
+{
+	unsigned long insync = tenant_insync_mask(tc);
+
+	return insync & ~failed ? 0 : insync & failed;
 }
 
 /* Pick the primary and the degraded flag; called with state_lock held. */
@@ -296,10 +342,13 @@ again:
 		failed |= f;
 	}
 	if (failed) {
+		unsigned long keep = tenant_legs_to_keep(tc, failed);
+
 		for_each_set_bit(i, &failed, tc->nr_legs)
-			tenant_mark_dead(tc, i, "superblock write error");
+			if (!test_bit(i, &keep))
+				tenant_mark_dead(tc, i, "superblock write error");
 		tenant_update_roles(tc);
-		if (tenant_meta_mask(tc, true))
+		if (!keep && tenant_meta_mask(tc, true))
 			goto again;
 		r = -EIO;
 	}
@@ -309,27 +358,48 @@ out:
 	return r;
 }
 
-int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why)
+/*
+ * Fail the legs in @failed (they missed a write, or returned an error):
+ * all of them, unless that would leave no leg in sync.  Then the legs in
+ * sync among them stay, and -EBUSY tells the caller to fail the I/O
+ * instead, as md never fails its last working mirror.  An error on every
+ * leg at once is more likely a shared fault (controller, path, power)
+ * than a dead disk: failing one leg would throw its copy away and gain
+ * nothing.  The test and the failure are one step under state_lock, so
+ * concurrent callers can never fail the last leg between them.
+ */
+static int tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
+			    const char *why)
 {
+	unsigned long keep;
+	bool changed = false;
+	unsigned int i;
 	int r = 0;
 
 	mutex_lock(&tc->state_lock);
-	if (tc->legs[i].state != TENANT_LEG_DEAD) {
+	keep = tenant_legs_to_keep(tc, failed);
+	for_each_set_bit(i, &failed, tc->nr_legs) {
+		if (test_bit(i, &keep) ||
+		    tc->legs[i].state == TENANT_LEG_DEAD)
+			continue;
 		tenant_mark_dead(tc, i, why);
-		r = tenant_write_sb_locked(tc);
+		changed = true;
 	}
+	if (changed)
+		r = tenant_write_sb_locked(tc);
 	mutex_unlock(&tc->state_lock);
+	if (keep) {
+		DMERR_LIMIT("%s/%s: %s on legs 0x%lx: %s", tc->tenant,
+			    tc->volume, why, keep,
+			    "the last in sync, not failed (recover another leg first)");
+		return -EBUSY;
+	}
 	return r;
 }
 
-/* Fail the legs in @failed after a metadata write error. */
-static void tenant_fail_legs(struct tenant_c *tc, unsigned long failed,
-			     const char *why)
+int tenant_fail_leg(struct tenant_c *tc, unsigned int i, const char *why)
 {
-	unsigned int i;
-
-	for_each_set_bit(i, &failed, tc->nr_legs)
-		tenant_fail_leg(tc, i, why);
+	return tenant_fail_legs(tc, BIT(i), why);
 }
 
 /*
@@ -364,7 +434,8 @@ static int tenant_write_bitmap_block(struct tenant_c *tc, unsigned long block,
 		if (!failed)
 			return 0;
 		/* The bit must be on every leg we keep writing to. */
-		tenant_fail_legs(tc, failed, "bitmap write error");
+		if (tenant_fail_legs(tc, failed, "bitmap write error") == -EBUSY)
+			return -EIO;
 	}
 }
 
@@ -748,24 +819,106 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 	tenant_read_decrypt_now(io);
 }
 
+/* Arm retry_work for @due, unless it runs earlier anyway.  fail_lock held. */
+static void tenant_arm_retry(struct tenant_c *tc, unsigned long due)
+{
+	if (tc->retry_armed && !time_before(due, tc->retry_next))
+		return;
+	tc->retry_armed = true;
+	tc->retry_next = due;
+	mod_delayed_work(tc->wq, &tc->retry_work,
+			 time_after(due, jiffies) ? due - jiffies : 0);
+}
+
+/* Retry the legs of @io that returned a transient error, after a pause. */
+static void tenant_queue_retry(struct tenant_c *tc, struct tenant_io *io)
+{
+	unsigned long ms = (unsigned long)READ_ONCE(leg_retry_ms) <<
+			   min_t(unsigned int, io->retries, TENANT_RETRY_MAX_SHIFT);
+
+	ms = min(ms, TENANT_RETRY_MAX_MS);
+
+	io->retries++;
+	io->retry_at = jiffies + msecs_to_jiffies(ms);
+	DMWARN_LIMIT("%s/%s: transient write error on legs 0x%lx, retry %u in %lu ms",
+		     tc->tenant, tc->volume, io->retry_legs, io->retries, ms);
+	spin_lock_irq(&tc->fail_lock);
+	bio_list_add(&tc->retry_bios, io->bio);
+	tenant_arm_retry(tc, io->retry_at);
+	spin_unlock_irq(&tc->fail_lock);
+}
+
+/* Writes whose retry is due go to their legs again; the others wait. */
+static void tenant_retry_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(to_delayed_work(work),
+					   struct tenant_c, retry_work);
+	struct bio_list list, due;
+	struct tenant_io *io;
+	struct bio *bio;
+
+	bio_list_init(&due);
+	spin_lock_irq(&tc->fail_lock);
+	tc->retry_armed = false;
+	list = tc->retry_bios;
+	bio_list_init(&tc->retry_bios);
+	while ((bio = bio_list_pop(&list))) {
+		io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+		if (time_before(jiffies, io->retry_at)) {
+			bio_list_add(&tc->retry_bios, bio);
+			tenant_arm_retry(tc, io->retry_at);
+		} else {
+			bio_list_add(&due, bio);
+		}
+	}
+	spin_unlock_irq(&tc->fail_lock);
+
+	while ((bio = bio_list_pop(&due)))
+		tenant_write_retry(tc, dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size));
+}
+
+/*
+ * A write that some legs did not take.  Transient errors are retried
+ * first (tenant_queue_retry); then the legs that still miss it are
+ * failed, except the last in sync: the write fails instead, and its
+ * region, whose bit is set, waits for resync (read from the primary until
+ * then, kept dirty on disk: the cleaner does not run while any region
+ * waits).
+ */
 static void tenant_failed_write(struct tenant_c *tc, struct tenant_io *io)
 {
-	unsigned int i, good;
+	unsigned int good;
 
-	for_each_set_bit(i, &io->failed_legs, tc->nr_legs)
-		tenant_fail_leg(tc, i, "write error");
-	good = io->legs_sent - hweight_long(io->failed_legs);
+	if (io->retry_legs) {
+		if (io->retries < READ_ONCE(leg_retries)) {
+			tenant_queue_retry(tc, io);
+			return;
+		}
+		io->failed_legs |= io->retry_legs;
+		io->retry_legs = 0;
+	}
+	if (io->failed_legs &&
+	    tenant_fail_legs(tc, io->failed_legs, "write error") == -EBUSY) {
+		set_bit(io->region, tc->bm.resync);
+		io->status = BLK_STS_IOERR;
+		dm_table_event(tc->ti->table);
+	}
+	good = hweight_long(io->sent_legs & ~io->failed_legs);
 	if (good < tenant_quorum(tc))
 		io->status = BLK_STS_IOERR;
 	tenant_write_finish(io);
 }
 
-/* A leg failed a flush: fail the leg, then answer for the others. */
+/*
+ * A leg failed a flush: fail the leg, then answer for the others.  The
+ * last leg in sync is not failed: the flush fails.
+ */
 static void tenant_failed_flush(struct tenant_c *tc, struct bio *bio,
 				struct tenant_io *io)
 {
-	tenant_fail_leg(tc, io->read_leg, "flush error");
-	if (READ_ONCE(tc->primary) >= 0)
+	if (tenant_fail_leg(tc, io->read_leg, "flush error") != -EBUSY &&
+	    READ_ONCE(tc->primary) >= 0)
 		bio->bi_status = BLK_STS_OK;
 	io->flush_done = true;
 	bio_endio(bio);
@@ -852,10 +1005,9 @@ static int tenant_copy_region(struct tenant_c *tc, unsigned long r,
 	init_completion(&c.done);
 	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_copy_done, &c);
 	wait_for_completion(&c.done);
-	if (c.read_err) {
-		tenant_fail_leg(tc, primary, "read error during resync");
-		return -EAGAIN;
-	}
+	if (c.read_err)
+		return tenant_fail_leg(tc, primary, "read error during resync") ==
+		       -EBUSY ? -EIO : -EAGAIN;
 	for (i = 0; i < n; i++)
 		if (test_bit(i, &c.write_err))
 			tenant_fail_leg(tc, map[i], "write error during resync");
@@ -893,10 +1045,9 @@ static int tenant_check_region(struct tenant_c *tc, unsigned long r,
 	if (primary < 0)
 		return -EIO;
 	tenant_region_range(tc, r, &start, &len);
-	if (tenant_read_region(tc, primary, r, a)) {
-		tenant_fail_leg(tc, primary, "read error during check");
-		return -EAGAIN;
-	}
+	if (tenant_read_region(tc, primary, r, a))
+		return tenant_fail_leg(tc, primary, "read error during check") ==
+		       -EBUSY ? -EIO : -EAGAIN;
 	for (i = 0; i < tc->nr_legs; i++) {
 		if (i == primary || tc->legs[i].state != TENANT_LEG_ALIVE ||
 		    tenant_leg_async(tc, i))
@@ -978,6 +1129,7 @@ static void tenant_sync_work(struct work_struct *work)
 	size_t bytes = (1UL << bm->region_shift) << SECTOR_SHIFT;
 	enum tenant_sync_action action = READ_ONCE(tc->action);
 	unsigned long r, dests;
+	bool stopped = false;
 	int ret;
 
 	if (action == TENANT_SYNC_CHECK || action == TENANT_SYNC_REPAIR) {
@@ -1026,6 +1178,14 @@ static void tenant_sync_work(struct work_struct *work)
 		wake_up_all(&bm->wait);
 		if (ret == -EAGAIN)
 			continue;	/* new primary: same region again */
+		if (ret == -EIO) {
+			/* The last leg in sync cannot be read: stop here. */
+			DMERR("%s/%s: %s stopped at region %lu: read error on the last leg in sync",
+			      tc->tenant, tc->volume,
+			      tenant_sync_action_name(tc), r);
+			stopped = true;
+			break;
+		}
 		if (action == TENANT_SYNC_RESYNC &&
 		    !tenant_resync_region_done(tc, r, dests))
 			continue;	/* a leg joined during the copy */
@@ -1035,7 +1195,9 @@ static void tenant_sync_work(struct work_struct *work)
 
 	if (READ_ONCE(tc->sync_stop))
 		goto out;
-	if (tc->primary < 0) {
+	if (stopped) {
+		dm_table_event(tc->ti->table);
+	} else if (tc->primary < 0) {
 		DMERR("%s/%s: no leg left to copy from", tc->tenant, tc->volume);
 	} else if (action == TENANT_SYNC_RESYNC) {
 		tenant_resync_finished(tc);
@@ -1471,6 +1633,8 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	spin_lock_init(&tc->fail_lock);
 	bio_list_init(&tc->failed_bios);
 	bio_list_init(&tc->deferred_writes);
+	bio_list_init(&tc->retry_bios);
+	INIT_DELAYED_WORK(&tc->retry_work, tenant_retry_work);
 	INIT_WORK(&tc->fail_work, tenant_fail_work);
 	INIT_WORK(&tc->write_work, tenant_write_work);
 	INIT_WORK(&tc->sync_work, tenant_sync_work);
@@ -1557,6 +1721,8 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	cancel_delayed_work_sync(&tc->clean_work);
 	flush_work(&tc->sync_work);
 	flush_work(&tc->write_work);
+	/* dm drained the I/O: no retry is due; as a safety net. */
+	flush_delayed_work(&tc->retry_work);
 	flush_work(&tc->fail_work);
 	if (tc->bm_loaded)
 		tenant_clean_regions(tc, true);

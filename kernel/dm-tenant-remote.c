@@ -622,7 +622,11 @@ static bool tenant_remote_copy(struct tenant_c *tc, unsigned long r,
 	wake_up_all(&bm->wait);
 	if (ret) {
 		set_bit(r, rm->oos);
-		tenant_fail_leg(tc, primary, "read error during remote catch-up");
+		/* The last leg in sync stays: try again a little later. */
+		if (tenant_fail_leg(tc, primary,
+				    "read error during remote catch-up") == -EBUSY)
+			wait_event_timeout(rm->wait, READ_ONCE(tc->sync_stop),
+					   HZ);
 		return false;
 	}
 	for_each_set_bit(i, &legs, tc->nr_legs) {

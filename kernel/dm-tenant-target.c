@@ -430,7 +430,7 @@ static int tenant_msg_recover(struct tenant_c *tc, unsigned int i, bool force)
 static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
 			  const char *verb, const char *opt)
 {
-	unsigned int i, j, alive = 0;
+	unsigned int i;
 
 	if (kstrtouint(idx, 10, &i) || i >= tc->nr_legs)
 		return -EINVAL;
@@ -439,19 +439,9 @@ static int tenant_msg_leg(struct tenant_c *tc, const char *idx,
 			return -EINVAL;
 		return tenant_msg_recover(tc, i, true);
 	}
-	if (!strcasecmp(verb, "fail")) {
-		/* The last leg that can be read from stays. */
-		for (j = 0; j < tc->nr_legs; j++)
-			if (j != i && tc->legs[j].state == TENANT_LEG_ALIVE &&
-			    !tenant_leg_async(tc, j))
-				alive++;
-		if (!alive && !tenant_leg_async(tc, i)) {
-			DMWARN("%s/%s: refusing to fail the last leg in sync",
-			       tc->tenant, tc->volume);
-			return -EBUSY;
-		}
+	/* Never the last leg in sync: -EBUSY, logged (recover another first). */
+	if (!strcasecmp(verb, "fail"))
 		return tenant_fail_leg(tc, i, "failed by message");
-	}
 	if (!strcasecmp(verb, "recover"))
 		return tenant_msg_recover(tc, i, false);
 	return -EINVAL;

@@ -50,6 +50,17 @@ struct tenant_leg {
 	atomic64_t write_errors;
 };
 
+/*
+ * Errors a leg may stop returning on its own (out of resources, try again,
+ * a command timeout): a leg write that returns one is retried before the
+ * leg is failed (dm-tenant-mirror.c, leg_retries).
+ */
+static inline bool tenant_leg_error_transient(blk_status_t status)
+{
+	return status == BLK_STS_RESOURCE || status == BLK_STS_DEV_RESOURCE ||
+	       status == BLK_STS_AGAIN || status == BLK_STS_TIMEOUT;
+}
+
 static inline char tenant_leg_state_char(struct tenant_leg *leg)
 {
 	char state = READ_ONCE(leg->state);
@@ -185,9 +196,13 @@ struct tenant_c {
 	struct work_struct sync_work;
 	struct work_struct fail_work;	/* writes/reads that saw leg errors */
 	struct work_struct write_work;	/* writes that must wait (slow path) */
-	spinlock_t fail_lock;		/* both bio lists */
+	struct delayed_work retry_work;	/* leg writes after transient errors */
+	spinlock_t fail_lock;		/* the bio lists, retry_next/armed */
 	struct bio_list failed_bios;	/* dm clones waiting for fail_work */
 	struct bio_list deferred_writes; /* dm clones waiting for write_work */
+	struct bio_list retry_bios;	/* dm clones waiting for retry_work */
+	unsigned long retry_next;	/* when retry_work runs, if armed */
+	bool retry_armed;
 	enum tenant_sync_action action;
 	bool sync_stop;			/* suspend: stop background work */
 	bool bm_loaded;			/* metadata read at first resume */
@@ -243,8 +258,11 @@ struct tenant_io {
 	bool flush_done;		/* its failure was handled */
 	unsigned long region;
 	unsigned long failed_legs;	/* bit per leg that failed this bio */
+	unsigned long retry_legs;	/* ... that returned a transient error */
+	unsigned long sent_legs;	/* legs the write was submitted to */
+	unsigned long retry_at;		/* jiffies: next retry due */
+	unsigned int retries;		/* retries of transient errors so far */
 	atomic_t legs_pending;		/* leg writes in flight */
-	unsigned int legs_sent;		/* leg writes submitted */
 	int read_leg;			/* leg the read went to */
 	unsigned long tried_legs;	/* reads: legs that returned errors */
 	u8 leg_idx[DM_TENANT_MAX_LEGS];	/* bi_private of leg bio i: &leg_idx[i] */
@@ -299,6 +317,7 @@ void tenant_read_decrypt_now(struct tenant_io *io);
 void tenant_write_finish(struct tenant_io *io);
 void tenant_write_continue(struct tenant_c *tc, struct tenant_io *io);
 void tenant_write_dispatch(struct tenant_c *tc, struct tenant_io *io);
+void tenant_write_retry(struct tenant_c *tc, struct tenant_io *io);
 
 /* dm-tenant-mirror.c, for the remote legs */
 int tenant_read_region(struct tenant_c *tc, unsigned int leg,

@@ -160,3 +160,77 @@ assert_legs_identical() {
 		[ "$s" = "$first" ] || fail "leg $d differs from $1"
 	done
 }
+
+# ---- writes acknowledged under faults ----
+# A background writer of 4 KiB blocks, one O_DIRECT dd each, at random
+# block numbers below BLOCKS; DIR/log gets "<block> <seq> ok|err" for every
+# write in order, so that after a fault every write the device
+# acknowledged (and that no later write to the block overwrote) can be
+# read back.
+#   ack_writer_start DEV BLOCKS DIR    start it (stopped at exit)
+#   ack_writer_stop DIR                stop it, wait for its last write
+#   ack_writer_count DIR ok|err        writes so far with that outcome
+#   ack_writer_wait DIR ok|err N SECS  until N writes had that outcome
+#   ack_verify DEV DIR                 the acknowledged blocks read back
+
+# ack_block BLOCK SEQ: the 4 KiB written by write SEQ to BLOCK
+ack_block() {
+	yes "tenant block $1 write $2" | head -c 4096
+}
+
+ack_writer_start() {
+	local dev=$1 blocks=$2 dir=$3
+	mkdir -p "$dir"
+	: >"$dir/log"
+	rm -f "$dir/stop"
+	(
+		seq=0
+		while [ ! -e "$dir/stop" ]; do
+			seq=$((seq + 1))
+			b=$((RANDOM % blocks))
+			if ack_block $b $seq | dd of="$dev" bs=4096 seek=$b \
+				count=1 iflag=fullblock oflag=direct conv=notrunc \
+				2>/dev/null; then
+				echo "$b $seq ok" >>"$dir/log"
+			else
+				echo "$b $seq err" >>"$dir/log"
+			fi
+		done
+	) &
+	echo $! >"$dir/pid"
+	on_exit "ack_writer_stop '$dir'"
+}
+
+ack_writer_stop() {
+	[ -f "$1/pid" ] || return 0
+	touch "$1/stop"
+	wait "$(cat "$1/pid")" 2>/dev/null || true
+	rm -f "$1/pid"
+}
+
+ack_writer_count() {
+	grep -c " $2\$" "$1/log" || true
+}
+
+ack_writer_wait() {
+	local i=0
+	while [ "$(ack_writer_count "$1" "$2")" -lt "$3" ]; do
+		i=$((i + 1))
+		[ $i -le $(($4 * 5)) ] ||
+			fail "after ${4}s: $(ack_writer_count "$1" "$2") writes $2, want $3"
+		sleep 0.2
+	done
+}
+
+ack_verify() {
+	local dev=$1 dir=$2 b seq st n=0
+	while read -r b seq st; do
+		[ "$st" = ok ] || continue
+		dd if="$dev" bs=4096 skip="$b" count=1 iflag=direct 2>/dev/null |
+			cmp -s - <(ack_block "$b" "$seq") ||
+			fail "block $b: acknowledged write $seq does not read back"
+		n=$((n + 1))
+	done < <(awk '{ last[$1] = $2 " " $3 } END { for (b in last) print b, last[b] }' "$dir/log")
+	[ $n -gt 0 ] || fail "no acknowledged block to verify"
+	info "  $n blocks: their last (acknowledged) writes read back"
+}
