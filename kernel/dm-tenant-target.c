@@ -164,6 +164,8 @@ static void tenant_dtr(struct dm_target *ti)
 
 	if (!tc)
 		return;
+	/* Its completions queue work on tc->wq: wait before that goes. */
+	tenant_remote_quiesce(tc);
 	tenant_crypt_exit(tc);
 	tenant_remote_exit(tc);
 	tenant_mirror_exit(tc);

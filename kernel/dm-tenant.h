@@ -126,6 +126,7 @@ struct tenant_remote {
 	struct list_head errored;	/* entries done with errors */
 	unsigned long since[DM_TENANT_MAX_LEGS]; /* oldest missed write */
 	atomic_t flush_pending;
+	atomic_t issued[DM_TENANT_MAX_LEGS]; /* bios in flight per leg */
 	u8 flush_idx[DM_TENANT_MAX_LEGS];
 	unsigned long *oos;		/* regions the behind legs miss */
 	atomic_t *rpending;		/* pending entries per region */
@@ -320,6 +321,7 @@ bool tenant_remote_holds(struct tenant_c *tc, unsigned long region);
 int tenant_remote_recover(struct tenant_c *tc, unsigned int i);
 void tenant_remote_assemble(struct tenant_c *tc);
 void tenant_remote_suspend(struct tenant_c *tc);
+void tenant_remote_quiesce(struct tenant_c *tc);
 void tenant_remote_resume(struct tenant_c *tc);
 unsigned int tenant_remote_status(struct tenant_c *tc, char *result,
 				  unsigned int maxlen, unsigned int sz);
