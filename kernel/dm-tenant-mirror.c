@@ -25,6 +25,7 @@
  * Resync, check and repair run one region at a time in a worker, with
  * dm-kcopyd (throttled by the resync_throttle module parameter) copying
  * the primary leg's ciphertext; writes to the region being copied wait.
+ * Discards count into their regions as writes.
  */
 
 #include <linux/crc32.h>
@@ -556,6 +557,134 @@ static void tenant_clean_work(struct work_struct *work)
 		queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
 }
 
+/* Take every bio of one of the lists under fail_lock. */
+static struct bio_list tenant_take_bios(struct tenant_c *tc,
+					struct bio_list *from)
+{
+	struct bio_list list;
+
+	spin_lock_irq(&tc->fail_lock);
+	list = *from;
+	bio_list_init(from);
+	spin_unlock_irq(&tc->fail_lock);
+	return list;
+}
+
+/* ---- discards ---- */
+
+static void tenant_range_end_write(struct tenant_c *tc, unsigned long first,
+				   unsigned long end)
+{
+	unsigned long r;
+
+	for (r = first; r < end; r++)
+		tenant_region_end_write(tc, r);
+}
+
+/*
+ * Count a discard (one leg's bio of it) into every region it covers, as
+ * a write: the regions' bits are on the legs before any leg drops data,
+ * and stay set until every leg's discard is done, so after a crash the
+ * legs are resynced where a discard may have reached only some of them.
+ * A region being copied is waited for with nothing counted in.  Without
+ * @can_block (map context) -EAGAIN asks the caller to defer.
+ */
+static int tenant_discard_enter(struct tenant_c *tc, struct tenant_io *io,
+				bool can_block)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long r, first = io->region, last = io->last_region;
+	bool commit;
+	int ret;
+
+again:
+	commit = false;
+	for (r = first; r <= last; r++) {
+		ret = tenant_region_enter(tc, r);
+		if (ret < 0)
+			break;
+		if (ret)
+			commit = true;
+	}
+	if (r <= last) {
+		tenant_range_end_write(tc, first, r);
+		if (!can_block)
+			return -EAGAIN;
+		wait_event(bm->wait, !test_bit(r, bm->busy));
+		goto again;
+	}
+	if (commit) {
+		if (!can_block) {
+			tenant_range_end_write(tc, first, last + 1);
+			return -EAGAIN;
+		}
+		mutex_lock(&bm->lock);
+		for (r = first; r <= last; r++)
+			tenant_want_region(tc, r, false);
+		ret = tenant_commit_bits(tc);
+		mutex_unlock(&bm->lock);
+		if (ret) {
+			tenant_range_end_write(tc, first, last + 1);
+			return ret;
+		}
+	}
+	io->discard_held = true;
+	return 0;
+}
+
+/*
+ * Map a discard already remapped to its leg, @offset being its target
+ * offset: DM_MAPIO_REMAPPED once counted in, else deferred to the write
+ * worker (DM_MAPIO_SUBMITTED).
+ */
+int tenant_map_discard(struct tenant_c *tc, struct bio *bio, sector_t offset)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+
+	io->region = offset >> tc->bm.region_shift;
+	io->last_region = (offset + bio_sectors(bio) - 1) >> tc->bm.region_shift;
+	if (likely(!tenant_discard_enter(tc, io, false)))
+		return DM_MAPIO_REMAPPED;
+	spin_lock_irq(&tc->fail_lock);
+	bio_list_add(&tc->deferred_discards, bio);
+	spin_unlock_irq(&tc->fail_lock);
+	queue_work(tc->wq, &tc->write_work);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* A leg's discard is done (end_io): its regions may be cleaned again. */
+void tenant_discard_done(struct tenant_c *tc, struct bio *bio)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+
+	if (!io->discard_held)
+		return;
+	io->discard_held = false;
+	tenant_range_end_write(tc, io->region, io->last_region + 1);
+}
+
+static void tenant_discard_work(struct tenant_c *tc)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	list = tenant_take_bios(tc, &tc->deferred_discards);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size);
+
+		if (tenant_discard_enter(tc, io, true)) {
+			bio->bi_status = BLK_STS_IOERR;
+			bio_endio(bio);
+			continue;
+		}
+		submit_bio_noacct(bio);
+	}
+}
+
+/* ---- deferred writes ---- */
+
 /* Writes that need the bitmap written first, or wait for a busy region. */
 void tenant_defer_write(struct tenant_c *tc, struct bio *bio)
 {
@@ -581,10 +710,7 @@ static void tenant_write_work(struct work_struct *work)
 	bool commit = false, head;
 	int r;
 
-	spin_lock_irq(&tc->fail_lock);
-	list = tc->deferred_writes;
-	bio_list_init(&tc->deferred_writes);
-	spin_unlock_irq(&tc->fail_lock);
+	list = tenant_take_bios(tc, &tc->deferred_writes);
 
 	bio_list_init(&ready);
 	bio_list_init(&waiting);
@@ -634,6 +760,8 @@ static void tenant_write_work(struct work_struct *work)
 		}
 		tenant_write_dispatch(tc, io);
 	}
+
+	tenant_discard_work(tc);
 }
 
 /* ---- reads ---- */
@@ -777,10 +905,7 @@ static void tenant_fail_work(struct work_struct *work)
 	struct bio_list list;
 	struct bio *bio;
 
-	spin_lock_irq(&tc->fail_lock);
-	list = tc->failed_bios;
-	bio_list_init(&tc->failed_bios);
-	spin_unlock_irq(&tc->fail_lock);
+	list = tenant_take_bios(tc, &tc->failed_bios);
 
 	while ((bio = bio_list_pop(&list))) {
 		struct tenant_io *io = dm_per_bio_data(bio,
@@ -1471,6 +1596,7 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	spin_lock_init(&tc->fail_lock);
 	bio_list_init(&tc->failed_bios);
 	bio_list_init(&tc->deferred_writes);
+	bio_list_init(&tc->deferred_discards);
 	INIT_WORK(&tc->fail_work, tenant_fail_work);
 	INIT_WORK(&tc->write_work, tenant_write_work);
 	INIT_WORK(&tc->sync_work, tenant_sync_work);

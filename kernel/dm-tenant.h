@@ -186,9 +186,10 @@ struct tenant_c {
 	struct work_struct sync_work;
 	struct work_struct fail_work;	/* writes/reads that saw leg errors */
 	struct work_struct write_work;	/* writes that must wait (slow path) */
-	spinlock_t fail_lock;		/* both bio lists */
+	spinlock_t fail_lock;		/* the bio lists below */
 	struct bio_list failed_bios;	/* dm clones waiting for fail_work */
 	struct bio_list deferred_writes; /* dm clones waiting for write_work */
+	struct bio_list deferred_discards; /* leg discards for write_work */
 	enum tenant_sync_action action;
 	bool sync_stop;			/* suspend: stop background work */
 	bool bm_loaded;			/* metadata read at first resume */
@@ -243,6 +244,8 @@ struct tenant_io {
 	bool flush;			/* empty flush to one leg */
 	bool flush_done;		/* its failure was handled */
 	unsigned long region;
+	unsigned long last_region;	/* discards: the last region covered */
+	bool discard_held;		/* discards: counted into the regions */
 	unsigned long failed_legs;	/* bit per leg that failed this bio */
 	atomic_t legs_pending;		/* leg writes in flight */
 	unsigned int legs_sent;		/* leg writes submitted */
@@ -282,6 +285,8 @@ int tenant_region_start_write(struct tenant_c *tc, unsigned long region,
 			      bool can_block);
 void tenant_defer_write(struct tenant_c *tc, struct bio *bio);
 void tenant_region_end_write(struct tenant_c *tc, unsigned long region);
+int tenant_map_discard(struct tenant_c *tc, struct bio *bio, sector_t offset);
+void tenant_discard_done(struct tenant_c *tc, struct bio *bio);
 int tenant_read_leg(struct tenant_c *tc, struct bio *bio);
 void tenant_defer_failed(struct tenant_c *tc, struct bio *bio);
 void tenant_fail_bio_done(struct tenant_c *tc, struct bio *bio);
