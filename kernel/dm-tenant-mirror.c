@@ -25,7 +25,8 @@
  * Resync, check and repair run one region at a time in a worker, with
  * dm-kcopyd (throttled by the resync_throttle module parameter) copying
  * the primary leg's ciphertext; writes to the region being copied wait.
- * Discards count into their regions as writes.
+ * So do writes to a region whose read error is being healed: the read is
+ * answered after the copy.  Discards count into their regions as writes.
  */
 
 #include <linux/crc32.h>
@@ -814,38 +815,105 @@ static unsigned int tenant_quorum(struct tenant_c *tc)
 	return tc->min_sync ? tc->min_sync : 1;
 }
 
-static void tenant_rewrite_done(int read_err, unsigned long write_err,
-				void *context)
-{
-	struct tenant_c *tc = context;
+struct tenant_copy {
+	struct completion done;
+	int read_err;
+	unsigned long write_err;
+};
 
-	/* A leg that cannot take the good copy back is failed. */
-	if (write_err)
-		DMWARN("%s/%s: rewriting a bad range failed", tc->tenant,
-		       tc->volume);
+static void tenant_copy_done(int read_err, unsigned long write_err,
+			     void *context)
+{
+	struct tenant_copy *c = context;
+
+	c->read_err = read_err;
+	c->write_err = write_err;
+	complete(&c->done);
 }
 
-/* Copy the range of a read that needed a retry over the legs that failed. */
-static void tenant_rewrite_bad(struct tenant_c *tc, struct tenant_io *io,
-			       int good)
+/*
+ * Legs a read that needed a retry failed on and that still take writes:
+ * the ones to heal with the good copy.
+ */
+static unsigned long tenant_repair_dests(struct tenant_c *tc,
+					 struct tenant_io *io)
 {
+	unsigned long dests = 0;
+	unsigned int i;
+
+	for_each_set_bit(i, &io->tried_legs, tc->nr_legs)
+		if (READ_ONCE(tc->legs[i].state) != TENANT_LEG_DEAD)
+			__set_bit(i, &dests);
+	return dests;
+}
+
+/*
+ * Copy the range of a read that needed a retry from leg @good over the
+ * legs that failed it.  The region is held busy (new writes wait) and the
+ * writes in flight drain first, as md raid1 freezes the array around
+ * fix_read_error: a write landing between the copy's read and its write
+ * would otherwise be overwritten on the healed legs only.
+ */
+static void tenant_repair_range(struct tenant_c *tc, struct tenant_io *io,
+				int good)
+{
+	struct tenant_bitmap *bm = &tc->bm;
 	struct dm_io_region from, to[DM_TENANT_MAX_LEGS];
 	sector_t offset = dm_target_offset(tc->ti, io->orig_iter.bi_sector);
+	sector_t count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+	unsigned long region = offset >> bm->region_shift, dests;
+	struct tenant_copy c;
 	unsigned int i, n = 0;
 
-	for_each_set_bit(i, &io->tried_legs, tc->nr_legs) {
-		if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_DEAD)
-			continue;
+	wait_event(bm->wait, !test_and_set_bit(region, bm->busy));
+	/* Mark before reading the count: pairs with the writer's. */
+	smp_mb__after_atomic();
+	wait_event(bm->wait, !atomic_read(&bm->pending[region]));
+
+	dests = tenant_repair_dests(tc, io);
+	for_each_set_bit(i, &dests, tc->nr_legs) {
 		to[n].bdev = tc->legs[i].dev->bdev;
 		to[n].sector = tc->legs[i].start + offset;
-		to[n++].count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+		to[n++].count = count;
 	}
-	if (!n)
-		return;
-	from.bdev = tc->legs[good].dev->bdev;
-	from.sector = tc->legs[good].start + offset;
-	from.count = io->orig_iter.bi_size >> SECTOR_SHIFT;
-	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_rewrite_done, tc);
+	if (n && READ_ONCE(tc->legs[good].state) != TENANT_LEG_DEAD) {
+		from.bdev = tc->legs[good].dev->bdev;
+		from.sector = tc->legs[good].start + offset;
+		from.count = count;
+		init_completion(&c.done);
+		dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_copy_done,
+			       &c);
+		wait_for_completion(&c.done);
+		if (c.read_err || c.write_err)
+			DMWARN("%s/%s: rewriting a bad range failed", tc->tenant,
+			       tc->volume);
+	}
+
+	clear_bit(region, bm->busy);
+	/* Waiters test the bit after waking. */
+	smp_mb__after_atomic();
+	wake_up_all(&bm->wait);
+}
+
+/*
+ * Reads whose retry worked wait here for their repair, then decrypt.  Not
+ * in fail_work: a repair waits for the region's writes, and a write that
+ * failed on a leg finishes in fail_work.
+ */
+static void tenant_repair_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(work, struct tenant_c, repair_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	list = tenant_take_bios(tc, &tc->repair_bios);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = bio->bi_private;
+
+		tenant_repair_range(tc, io, io->read_leg);
+		tenant_read_decrypt_now(io);
+	}
 }
 
 static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
@@ -855,8 +923,14 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 
 	if (!bio->bi_status) {
 		/* A retry worked: heal the legs that failed, then decrypt. */
-		tenant_rewrite_bad(tc, io, io->read_leg);
-		tenant_read_decrypt_now(io);
+		if (!tenant_repair_dests(tc, io)) {
+			tenant_read_decrypt_now(io);
+			return;
+		}
+		spin_lock_irq(&tc->fail_lock);
+		bio_list_add(&tc->repair_bios, bio);
+		spin_unlock_irq(&tc->fail_lock);
+		queue_work(tc->wq, &tc->repair_work);
 		return;
 	}
 	__set_bit(io->read_leg, &io->tried_legs);
@@ -921,22 +995,6 @@ static void tenant_fail_work(struct work_struct *work)
 }
 
 /* ---- resync, check, repair ---- */
-
-struct tenant_copy {
-	struct completion done;
-	int read_err;
-	unsigned long write_err;
-};
-
-static void tenant_copy_done(int read_err, unsigned long write_err,
-			     void *context)
-{
-	struct tenant_copy *c = context;
-
-	c->read_err = read_err;
-	c->write_err = write_err;
-	complete(&c->done);
-}
 
 void tenant_region_range(struct tenant_c *tc, unsigned long r,
 			 sector_t *start, sector_t *len)
@@ -1596,8 +1654,10 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	spin_lock_init(&tc->fail_lock);
 	bio_list_init(&tc->failed_bios);
 	bio_list_init(&tc->deferred_writes);
+	bio_list_init(&tc->repair_bios);
 	bio_list_init(&tc->deferred_discards);
 	INIT_WORK(&tc->fail_work, tenant_fail_work);
+	INIT_WORK(&tc->repair_work, tenant_repair_work);
 	INIT_WORK(&tc->write_work, tenant_write_work);
 	INIT_WORK(&tc->sync_work, tenant_sync_work);
 	INIT_DELAYED_WORK(&tc->clean_work, tenant_clean_work);
@@ -1684,6 +1744,7 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	flush_work(&tc->sync_work);
 	flush_work(&tc->write_work);
 	flush_work(&tc->fail_work);
+	flush_work(&tc->repair_work);
 	if (tc->bm_loaded)
 		tenant_clean_regions(tc, true);
 }

@@ -186,9 +186,11 @@ struct tenant_c {
 	struct work_struct sync_work;
 	struct work_struct fail_work;	/* writes/reads that saw leg errors */
 	struct work_struct write_work;	/* writes that must wait (slow path) */
+	struct work_struct repair_work;	/* reads healing the legs they failed on */
 	spinlock_t fail_lock;		/* the bio lists below */
 	struct bio_list failed_bios;	/* dm clones waiting for fail_work */
 	struct bio_list deferred_writes; /* dm clones waiting for write_work */
+	struct bio_list repair_bios;	/* reads waiting for repair_work */
 	struct bio_list deferred_discards; /* leg discards for write_work */
 	enum tenant_sync_action action;
 	bool sync_stop;			/* suspend: stop background work */
