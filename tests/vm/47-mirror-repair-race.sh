@@ -2,8 +2,8 @@
 # A read repair and a write to the same range never leave the legs apart.
 # Two local legs, each behind dm-delay: reads are immediate, writes land
 # 1 s late, so a write is in flight on both legs for a whole second.  Leg
-# 0 reads its first 4 KiB from dm-error (a bad sector that writes heal
-# nothing: every read of it needs the retry on leg 1 and a repair).
+# 0 reads its first 4 KiB from dm-error (a bad sector no write heals:
+# every read of it is retried on leg 1 and repaired).
 # Each round: a write to that range starts, and while it is in flight a
 # read of the same range fails on leg 0, is retried on leg 1 and repaired.
 # The repair must wait for the write: a repair that copies leg 1 before the
