@@ -25,6 +25,8 @@
  * Resync, check and repair run one region at a time in a worker, with
  * dm-kcopyd (throttled by the resync_throttle module parameter) copying
  * the primary leg's ciphertext; writes to the region being copied wait.
+ * So do writes to a region whose read error is being healed: the read is
+ * answered after the copy.  Discards count into their regions as writes.
  */
 
 #include <linux/crc32.h>
@@ -627,6 +629,134 @@ static void tenant_clean_work(struct work_struct *work)
 		queue_delayed_work(tc->wq, &tc->clean_work, TENANT_CLEAN_DELAY);
 }
 
+/* Take every bio of one of the lists under fail_lock. */
+static struct bio_list tenant_take_bios(struct tenant_c *tc,
+					struct bio_list *from)
+{
+	struct bio_list list;
+
+	spin_lock_irq(&tc->fail_lock);
+	list = *from;
+	bio_list_init(from);
+	spin_unlock_irq(&tc->fail_lock);
+	return list;
+}
+
+/* ---- discards ---- */
+
+static void tenant_range_end_write(struct tenant_c *tc, unsigned long first,
+				   unsigned long end)
+{
+	unsigned long r;
+
+	for (r = first; r < end; r++)
+		tenant_region_end_write(tc, r);
+}
+
+/*
+ * Count a discard (one leg's bio of it) into every region it covers, as
+ * a write: the regions' bits are on the legs before any leg drops data,
+ * and stay set until every leg's discard is done, so after a crash the
+ * legs are resynced where a discard may have reached only some of them.
+ * A region being copied is waited for with nothing counted in.  Without
+ * @can_block (map context) -EAGAIN asks the caller to defer.
+ */
+static int tenant_discard_enter(struct tenant_c *tc, struct tenant_io *io,
+				bool can_block)
+{
+	struct tenant_bitmap *bm = &tc->bm;
+	unsigned long r, first = io->region, last = io->last_region;
+	bool commit;
+	int ret;
+
+again:
+	commit = false;
+	for (r = first; r <= last; r++) {
+		ret = tenant_region_enter(tc, r);
+		if (ret < 0)
+			break;
+		if (ret)
+			commit = true;
+	}
+	if (r <= last) {
+		tenant_range_end_write(tc, first, r);
+		if (!can_block)
+			return -EAGAIN;
+		wait_event(bm->wait, !test_bit(r, bm->busy));
+		goto again;
+	}
+	if (commit) {
+		if (!can_block) {
+			tenant_range_end_write(tc, first, last + 1);
+			return -EAGAIN;
+		}
+		mutex_lock(&bm->lock);
+		for (r = first; r <= last; r++)
+			tenant_want_region(tc, r, false);
+		ret = tenant_commit_bits(tc);
+		mutex_unlock(&bm->lock);
+		if (ret) {
+			tenant_range_end_write(tc, first, last + 1);
+			return ret;
+		}
+	}
+	io->discard_held = true;
+	return 0;
+}
+
+/*
+ * Map a discard already remapped to its leg, @offset being its target
+ * offset: DM_MAPIO_REMAPPED once counted in, else deferred to the write
+ * worker (DM_MAPIO_SUBMITTED).
+ */
+int tenant_map_discard(struct tenant_c *tc, struct bio *bio, sector_t offset)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+
+	io->region = offset >> tc->bm.region_shift;
+	io->last_region = (offset + bio_sectors(bio) - 1) >> tc->bm.region_shift;
+	if (likely(!tenant_discard_enter(tc, io, false)))
+		return DM_MAPIO_REMAPPED;
+	spin_lock_irq(&tc->fail_lock);
+	bio_list_add(&tc->deferred_discards, bio);
+	spin_unlock_irq(&tc->fail_lock);
+	queue_work(tc->wq, &tc->write_work);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* A leg's discard is done (end_io): its regions may be cleaned again. */
+void tenant_discard_done(struct tenant_c *tc, struct bio *bio)
+{
+	struct tenant_io *io = dm_per_bio_data(bio, tc->ti->per_io_data_size);
+
+	if (!io->discard_held)
+		return;
+	io->discard_held = false;
+	tenant_range_end_write(tc, io->region, io->last_region + 1);
+}
+
+static void tenant_discard_work(struct tenant_c *tc)
+{
+	struct bio_list list;
+	struct bio *bio;
+
+	list = tenant_take_bios(tc, &tc->deferred_discards);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = dm_per_bio_data(bio,
+						       tc->ti->per_io_data_size);
+
+		if (tenant_discard_enter(tc, io, true)) {
+			bio->bi_status = BLK_STS_IOERR;
+			bio_endio(bio);
+			continue;
+		}
+		submit_bio_noacct(bio);
+	}
+}
+
+/* ---- deferred writes ---- */
+
 /* Writes that need the bitmap written first, or wait for a busy region. */
 void tenant_defer_write(struct tenant_c *tc, struct bio *bio)
 {
@@ -652,10 +782,7 @@ static void tenant_write_work(struct work_struct *work)
 	bool commit = false, head;
 	int r;
 
-	spin_lock_irq(&tc->fail_lock);
-	list = tc->deferred_writes;
-	bio_list_init(&tc->deferred_writes);
-	spin_unlock_irq(&tc->fail_lock);
+	list = tenant_take_bios(tc, &tc->deferred_writes);
 
 	bio_list_init(&ready);
 	bio_list_init(&waiting);
@@ -705,6 +832,8 @@ static void tenant_write_work(struct work_struct *work)
 		}
 		tenant_write_dispatch(tc, io);
 	}
+
+	tenant_discard_work(tc);
 }
 
 /* ---- reads ---- */
@@ -757,38 +886,105 @@ static unsigned int tenant_quorum(struct tenant_c *tc)
 	return tc->min_sync ? tc->min_sync : 1;
 }
 
-static void tenant_rewrite_done(int read_err, unsigned long write_err,
-				void *context)
-{
-	struct tenant_c *tc = context;
+struct tenant_copy {
+	struct completion done;
+	int read_err;
+	unsigned long write_err;
+};
 
-	/* A leg that cannot take the good copy back is failed. */
-	if (write_err)
-		DMWARN("%s/%s: rewriting a bad range failed", tc->tenant,
-		       tc->volume);
+static void tenant_copy_done(int read_err, unsigned long write_err,
+			     void *context)
+{
+	struct tenant_copy *c = context;
+
+	c->read_err = read_err;
+	c->write_err = write_err;
+	complete(&c->done);
 }
 
-/* Copy the range of a read that needed a retry over the legs that failed. */
-static void tenant_rewrite_bad(struct tenant_c *tc, struct tenant_io *io,
-			       int good)
+/*
+ * Legs a read that needed a retry failed on and that still take writes:
+ * the ones to heal with the good copy.
+ */
+static unsigned long tenant_repair_dests(struct tenant_c *tc,
+					 struct tenant_io *io)
 {
+	unsigned long dests = 0;
+	unsigned int i;
+
+	for_each_set_bit(i, &io->tried_legs, tc->nr_legs)
+		if (READ_ONCE(tc->legs[i].state) != TENANT_LEG_DEAD)
+			__set_bit(i, &dests);
+	return dests;
+}
+
+/*
+ * Copy the range of a read that needed a retry from leg @good over the
+ * legs that failed it.  The region is held busy (new writes wait) and the
+ * writes in flight drain first, as md raid1 freezes the array around
+ * fix_read_error: a write landing between the copy's read and its write
+ * would otherwise be overwritten on the healed legs only.
+ */
+static void tenant_repair_range(struct tenant_c *tc, struct tenant_io *io,
+				int good)
+{
+	struct tenant_bitmap *bm = &tc->bm;
 	struct dm_io_region from, to[DM_TENANT_MAX_LEGS];
 	sector_t offset = dm_target_offset(tc->ti, io->orig_iter.bi_sector);
+	sector_t count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+	unsigned long region = offset >> bm->region_shift, dests;
+	struct tenant_copy c;
 	unsigned int i, n = 0;
 
-	for_each_set_bit(i, &io->tried_legs, tc->nr_legs) {
-		if (READ_ONCE(tc->legs[i].state) == TENANT_LEG_DEAD)
-			continue;
+	wait_event(bm->wait, !test_and_set_bit(region, bm->busy));
+	/* Mark before reading the count: pairs with the writer's. */
+	smp_mb__after_atomic();
+	wait_event(bm->wait, !atomic_read(&bm->pending[region]));
+
+	dests = tenant_repair_dests(tc, io);
+	for_each_set_bit(i, &dests, tc->nr_legs) {
 		to[n].bdev = tc->legs[i].dev->bdev;
 		to[n].sector = tc->legs[i].start + offset;
-		to[n++].count = io->orig_iter.bi_size >> SECTOR_SHIFT;
+		to[n++].count = count;
 	}
-	if (!n)
-		return;
-	from.bdev = tc->legs[good].dev->bdev;
-	from.sector = tc->legs[good].start + offset;
-	from.count = io->orig_iter.bi_size >> SECTOR_SHIFT;
-	dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_rewrite_done, tc);
+	if (n && READ_ONCE(tc->legs[good].state) != TENANT_LEG_DEAD) {
+		from.bdev = tc->legs[good].dev->bdev;
+		from.sector = tc->legs[good].start + offset;
+		from.count = count;
+		init_completion(&c.done);
+		dm_kcopyd_copy(tc->kcopyd, &from, n, to, 0, tenant_copy_done,
+			       &c);
+		wait_for_completion(&c.done);
+		if (c.read_err || c.write_err)
+			DMWARN("%s/%s: rewriting a bad range failed", tc->tenant,
+			       tc->volume);
+	}
+
+	clear_bit(region, bm->busy);
+	/* Waiters test the bit after waking. */
+	smp_mb__after_atomic();
+	wake_up_all(&bm->wait);
+}
+
+/*
+ * Reads whose retry worked wait here for their repair, then decrypt.  Not
+ * in fail_work: a repair waits for the region's writes, and a write that
+ * failed on a leg finishes in fail_work.
+ */
+static void tenant_repair_work(struct work_struct *work)
+{
+	struct tenant_c *tc = container_of(work, struct tenant_c, repair_work);
+	struct bio_list list;
+	struct bio *bio;
+
+	list = tenant_take_bios(tc, &tc->repair_bios);
+
+	while ((bio = bio_list_pop(&list))) {
+		struct tenant_io *io = bio->bi_private;
+
+		tenant_repair_range(tc, io, io->read_leg);
+		tenant_read_decrypt_now(io);
+	}
 }
 
 static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
@@ -798,8 +994,14 @@ static void tenant_failed_read(struct tenant_c *tc, struct bio *bio,
 
 	if (!bio->bi_status) {
 		/* A retry worked: heal the legs that failed, then decrypt. */
-		tenant_rewrite_bad(tc, io, io->read_leg);
-		tenant_read_decrypt_now(io);
+		if (!tenant_repair_dests(tc, io)) {
+			tenant_read_decrypt_now(io);
+			return;
+		}
+		spin_lock_irq(&tc->fail_lock);
+		bio_list_add(&tc->repair_bios, bio);
+		spin_unlock_irq(&tc->fail_lock);
+		queue_work(tc->wq, &tc->repair_work);
 		return;
 	}
 	__set_bit(io->read_leg, &io->tried_legs);
@@ -930,10 +1132,7 @@ static void tenant_fail_work(struct work_struct *work)
 	struct bio_list list;
 	struct bio *bio;
 
-	spin_lock_irq(&tc->fail_lock);
-	list = tc->failed_bios;
-	bio_list_init(&tc->failed_bios);
-	spin_unlock_irq(&tc->fail_lock);
+	list = tenant_take_bios(tc, &tc->failed_bios);
 
 	while ((bio = bio_list_pop(&list))) {
 		struct tenant_io *io = dm_per_bio_data(bio,
@@ -949,22 +1148,6 @@ static void tenant_fail_work(struct work_struct *work)
 }
 
 /* ---- resync, check, repair ---- */
-
-struct tenant_copy {
-	struct completion done;
-	int read_err;
-	unsigned long write_err;
-};
-
-static void tenant_copy_done(int read_err, unsigned long write_err,
-			     void *context)
-{
-	struct tenant_copy *c = context;
-
-	c->read_err = read_err;
-	c->write_err = write_err;
-	complete(&c->done);
-}
 
 void tenant_region_range(struct tenant_c *tc, unsigned long r,
 			 sector_t *start, sector_t *len)
@@ -1635,7 +1818,10 @@ int tenant_mirror_init(struct tenant_c *tc, const char **error)
 	bio_list_init(&tc->deferred_writes);
 	bio_list_init(&tc->retry_bios);
 	INIT_DELAYED_WORK(&tc->retry_work, tenant_retry_work);
+	bio_list_init(&tc->repair_bios);
+	bio_list_init(&tc->deferred_discards);
 	INIT_WORK(&tc->fail_work, tenant_fail_work);
+	INIT_WORK(&tc->repair_work, tenant_repair_work);
 	INIT_WORK(&tc->write_work, tenant_write_work);
 	INIT_WORK(&tc->sync_work, tenant_sync_work);
 	INIT_DELAYED_WORK(&tc->clean_work, tenant_clean_work);
@@ -1724,6 +1910,7 @@ void tenant_mirror_suspend(struct tenant_c *tc)
 	/* dm drained the I/O: no retry is due; as a safety net. */
 	flush_delayed_work(&tc->retry_work);
 	flush_work(&tc->fail_work);
+	flush_work(&tc->repair_work);
 	if (tc->bm_loaded)
 		tenant_clean_regions(tc, true);
 }

@@ -44,6 +44,11 @@ module_param(catchup_delay_ms, uint, 0644);
 MODULE_PARM_DESC(catchup_delay_ms,
 		 "Pause between two regions copied to a catching-up remote leg");
 
+static unsigned int remote_suspend_timeout_ms = 30000;
+module_param(remote_suspend_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(remote_suspend_timeout_ms,
+		 "How long suspend waits for the remote stream to drain before failing the remote legs it waits for (0: no bound)");
+
 #define TENANT_REMOTE_BUDGET_DEFAULT	(64ULL << 20)
 
 struct tenant_rentry {
@@ -365,6 +370,7 @@ static void tenant_rentry_endio(struct bio *bio)
 		set_bit(leg, &e->failed);
 	}
 	bio_put(bio);
+	atomic_dec(&e->tc->rm.issued[leg]);
 	if (atomic_dec_and_test(&e->legs_pending))
 		tenant_rentry_done(e);
 }
@@ -377,7 +383,6 @@ static void tenant_remote_flush_endio(struct bio *bio)
 					   rm.flush_idx[0]);
 	struct tenant_remote *rm = &tc->rm;
 	unsigned long flags;
-	bool drained;
 
 	if (unlikely(bio->bi_status)) {
 		spin_lock_irqsave(&rm->lock, flags);
@@ -386,14 +391,14 @@ static void tenant_remote_flush_endio(struct bio *bio)
 		queue_work(tc->wq, &rm->work);
 	}
 	bio_put(bio);
+	atomic_dec(&rm->issued[leg]);
 	if (!atomic_dec_and_test(&rm->flush_pending))
 		return;
 	spin_lock_irqsave(&rm->lock, flags);
 	rm->flushing = false;
-	drained = tenant_remote_drained(rm);
 	spin_unlock_irqrestore(&rm->lock, flags);
-	if (drained)
-		wake_up_all(&rm->wait);
+	/* Drained or not: tenant_remote_quiesce() waits for this too. */
+	wake_up_all(&rm->wait);
 	queue_work(tc->wq, &rm->pump_work);
 }
 
@@ -432,8 +437,10 @@ static void tenant_remote_issue(struct tenant_c *tc, struct tenant_rentry *e)
 		return;
 	}
 	atomic_set(&e->legs_pending, n);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		atomic_inc(&tc->rm.issued[*(u8 *)bios[i]->bi_private]);
 		submit_bio_noacct(bios[i]);
+	}
 }
 
 static void tenant_remote_issue_flush(struct tenant_c *tc)
@@ -457,8 +464,10 @@ static void tenant_remote_issue_flush(struct tenant_c *tc)
 	}
 	if (n) {
 		atomic_set(&rm->flush_pending, n);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			atomic_inc(&rm->issued[*(u8 *)bios[i]->bi_private]);
 			submit_bio_noacct(bios[i]);
+		}
 		return;
 	}
 	spin_lock_irqsave(&rm->lock, flags);
@@ -794,10 +803,63 @@ void tenant_remote_assemble(struct tenant_c *tc)
 	}
 }
 
-/* postsuspend: the stream drains (and is flushed), catch-up stops. */
+/*
+ * Nothing is owed to a remote leg in service: the stream drained, or no
+ * leg streams any more and nothing is queued (what is still in flight
+ * goes to failed legs only).
+ */
+static bool tenant_remote_settled(struct tenant_c *tc)
+{
+	struct tenant_remote *rm = &tc->rm;
+	bool settled;
+
+	spin_lock_irq(&rm->lock);
+	settled = tenant_remote_drained(rm) ||
+		  (list_empty(&rm->queue) && !tenant_remote_streaming(tc));
+	spin_unlock_irq(&rm->lock);
+	return settled;
+}
+
+/*
+ * Suspend waited remote_suspend_timeout_ms for the stream: the legs that
+ * still have writes or a flush in flight are failed (their bitmap is the
+ * write-intent bitmap, which keeps every region they may miss until
+ * "leg <i> recover"), and the entries not yet issued are dropped: legs
+ * still streaming go catching-up for them.  What is in flight cannot be
+ * taken back; it completes when the link returns or the transport gives
+ * up, and only the target's destruction waits for it.
+ */
+static void tenant_remote_cut(struct tenant_c *tc)
+{
+	struct tenant_remote *rm = &tc->rm;
+	static const char why[] =
+		"remote link did not drain within remote_suspend_timeout_ms";
+	unsigned long stuck = 0, live = tenant_remote_live(tc), i;
+	struct tenant_rentry *e, *tmp;
+	LIST_HEAD(dropped);
+
+	for_each_set_bit(i, &live, tc->nr_legs)
+		if (atomic_read(&rm->issued[i]))
+			__set_bit(i, &stuck);
+	for_each_set_bit(i, &stuck, tc->nr_legs)
+		tenant_fail_leg(tc, i, why);
+
+	spin_lock_irq(&rm->lock);
+	tenant_remote_overflow(tc, tenant_remote_streaming(tc), &dropped);
+	spin_unlock_irq(&rm->lock);
+	list_for_each_entry_safe(e, tmp, &dropped, queue)
+		tenant_rentry_release(tc, e);
+}
+
+/*
+ * postsuspend: the stream drains (and is flushed), catch-up stops.  A
+ * dead link must not hold the volume (tenantd suspends from its only
+ * thread): after remote_suspend_timeout_ms the legs it waits for are cut.
+ */
 void tenant_remote_suspend(struct tenant_c *tc)
 {
 	struct tenant_remote *rm = &tc->rm;
+	unsigned int bound = READ_ONCE(remote_suspend_timeout_ms);
 
 	if (!rm->async)
 		return;
@@ -805,17 +867,25 @@ void tenant_remote_suspend(struct tenant_c *tc)
 	rm->next_barrier = TENANT_RB_FLUSH;
 	spin_unlock_irq(&rm->lock);
 	queue_work(tc->wq, &rm->pump_work);
-	wait_event(rm->wait, ({
-		bool d;
-
-		spin_lock_irq(&rm->lock);
-		d = tenant_remote_drained(rm);
-		spin_unlock_irq(&rm->lock);
-		d; }));
+	if (!bound)
+		wait_event(rm->wait, tenant_remote_settled(tc));
+	else if (!wait_event_timeout(rm->wait, tenant_remote_settled(tc),
+				     msecs_to_jiffies(bound)))
+		tenant_remote_cut(tc);
 	flush_work(&rm->pump_work);
 	flush_work(&rm->work);
 	/* Errors seen while draining. */
 	tenant_remote_errors(tc);
+}
+
+/* Before the target goes: remote bios still in flight (on a cut link). */
+void tenant_remote_quiesce(struct tenant_c *tc)
+{
+	struct tenant_remote *rm = &tc->rm;
+
+	if (rm->async)
+		wait_event(rm->wait, !READ_ONCE(rm->inflight) &&
+			   !READ_ONCE(rm->flushing));
 }
 
 void tenant_remote_resume(struct tenant_c *tc)

@@ -164,6 +164,8 @@ static void tenant_dtr(struct dm_target *ti)
 
 	if (!tc)
 		return;
+	/* Its completions queue work on tc->wq: wait before that goes. */
+	tenant_remote_quiesce(tc);
 	tenant_crypt_exit(tc);
 	tenant_remote_exit(tc);
 	tenant_mirror_exit(tc);
@@ -206,6 +208,9 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		struct tenant_leg *leg = &tc->legs[i];
 		struct tenant_io *io = dm_per_bio_data(bio,
 						       ti->per_io_data_size);
+		sector_t offset = dm_target_offset(ti, bio->bi_iter.bi_sector);
+
+		io->discard_held = false;
 
 		/*
 		 * Asynchronous legs get flushes and discards in stream order
@@ -213,14 +218,10 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		 * of the remote stream.
 		 */
 		if (tenant_leg_async(tc, i)) {
-			sector_t off;
-
-			if (i == tc->rm.flush_leg && bio->bi_opf & REQ_PREFLUSH) {
+			if (i == tc->rm.flush_leg && bio->bi_opf & REQ_PREFLUSH)
 				tenant_remote_flush(tc);
-			} else if (i == tc->rm.flush_leg) {
-				off = dm_target_offset(ti, bio->bi_iter.bi_sector);
-				tenant_remote_discard(tc, off, bio_sectors(bio));
-			}
+			else if (i == tc->rm.flush_leg)
+				tenant_remote_discard(tc, offset, bio_sectors(bio));
 			bio_endio(bio);
 			return DM_MAPIO_SUBMITTED;
 		}
@@ -234,10 +235,13 @@ static int tenant_map(struct dm_target *ti, struct bio *bio)
 		io->read_leg = i;
 		bio_set_dev(bio, leg->dev->bdev);
 		if (bio_sectors(bio))
-			bio->bi_iter.bi_sector = leg->start +
-				dm_target_offset(ti, bio->bi_iter.bi_sector);
-		if (bio_op(bio) == REQ_OP_DISCARD && !i)
+			bio->bi_iter.bi_sector = leg->start + offset;
+		if (bio_op(bio) != REQ_OP_DISCARD)
+			return DM_MAPIO_REMAPPED;
+		if (!i)
 			atomic64_inc(&tc->stats.discards);
+		if (tenant_mirrored(tc))
+			return tenant_map_discard(tc, bio, offset);
 		return DM_MAPIO_REMAPPED;
 	}
 
@@ -271,6 +275,8 @@ static int tenant_end_io(struct dm_target *ti, struct bio *bio,
 	struct tenant_c *tc = ti->private;
 	struct tenant_io *io;
 
+	if (bio_op(bio) == REQ_OP_DISCARD && tenant_mirrored(tc))
+		tenant_discard_done(tc, bio);
 	if (likely(!*error) || !tenant_mirrored(tc) ||
 	    !(bio->bi_opf & REQ_PREFLUSH) || bio_sectors(bio))
 		return DM_ENDIO_DONE;

@@ -137,6 +137,7 @@ struct tenant_remote {
 	struct list_head errored;	/* entries done with errors */
 	unsigned long since[DM_TENANT_MAX_LEGS]; /* oldest missed write */
 	atomic_t flush_pending;
+	atomic_t issued[DM_TENANT_MAX_LEGS]; /* bios in flight per leg */
 	u8 flush_idx[DM_TENANT_MAX_LEGS];
 	unsigned long *oos;		/* regions the behind legs miss */
 	atomic_t *rpending;		/* pending entries per region */
@@ -197,10 +198,13 @@ struct tenant_c {
 	struct work_struct fail_work;	/* writes/reads that saw leg errors */
 	struct work_struct write_work;	/* writes that must wait (slow path) */
 	struct delayed_work retry_work;	/* leg writes after transient errors */
+	struct work_struct repair_work;	/* reads healing the legs they failed on */
 	spinlock_t fail_lock;		/* the bio lists, retry_next/armed */
 	struct bio_list failed_bios;	/* dm clones waiting for fail_work */
 	struct bio_list deferred_writes; /* dm clones waiting for write_work */
 	struct bio_list retry_bios;	/* dm clones waiting for retry_work */
+	struct bio_list repair_bios;	/* reads waiting for repair_work */
+	struct bio_list deferred_discards; /* leg discards for write_work */
 	unsigned long retry_next;	/* when retry_work runs, if armed */
 	bool retry_armed;
 	enum tenant_sync_action action;
@@ -257,6 +261,8 @@ struct tenant_io {
 	bool flush;			/* empty flush to one leg */
 	bool flush_done;		/* its failure was handled */
 	unsigned long region;
+	unsigned long last_region;	/* discards: the last region covered */
+	bool discard_held;		/* discards: counted into the regions */
 	unsigned long failed_legs;	/* bit per leg that failed this bio */
 	unsigned long retry_legs;	/* ... that returned a transient error */
 	unsigned long sent_legs;	/* legs the write was submitted to */
@@ -299,6 +305,8 @@ int tenant_region_start_write(struct tenant_c *tc, unsigned long region,
 			      bool can_block);
 void tenant_defer_write(struct tenant_c *tc, struct bio *bio);
 void tenant_region_end_write(struct tenant_c *tc, unsigned long region);
+int tenant_map_discard(struct tenant_c *tc, struct bio *bio, sector_t offset);
+void tenant_discard_done(struct tenant_c *tc, struct bio *bio);
 int tenant_read_leg(struct tenant_c *tc, struct bio *bio);
 void tenant_defer_failed(struct tenant_c *tc, struct bio *bio);
 void tenant_fail_bio_done(struct tenant_c *tc, struct bio *bio);
@@ -339,6 +347,7 @@ bool tenant_remote_holds(struct tenant_c *tc, unsigned long region);
 int tenant_remote_recover(struct tenant_c *tc, unsigned int i);
 void tenant_remote_assemble(struct tenant_c *tc);
 void tenant_remote_suspend(struct tenant_c *tc);
+void tenant_remote_quiesce(struct tenant_c *tc);
 void tenant_remote_resume(struct tenant_c *tc);
 unsigned int tenant_remote_status(struct tenant_c *tc, char *result,
 				  unsigned int maxlen, unsigned int sz);
