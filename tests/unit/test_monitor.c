@@ -438,7 +438,7 @@ static void test_scan_held_and_detached(void **state)
  */
 static void test_hold_survives_restart(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_caller op = { .uid = 0, .pid = 1 };
 	const char *fail = "{\"verb\":\"leg.fail\",\"args\":{\"tenant\":"
 		"\"acme\",\"volume\":\"rr\",\"leg\":1}}";
