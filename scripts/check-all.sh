@@ -93,7 +93,7 @@ section "module build: make module (W=1), full rebuild, no warnings"
 t0=$(date +%s)
 # Force every object to compile again so that warnings are printed even
 # when the tree was already built.
-find kernel \( -name '*.o' -o -name '*.ko' \) -delete 2>/dev/null
+scripts/kmod.sh clean ${KVER:-} 2>/dev/null
 "${MAKE[@]}" module > "$LOGS/module.log" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ]; then
