@@ -59,7 +59,8 @@
 # VM_LONG=1 (the default set includes "vm-long: yes" tests),
 # VM_QEMU, VM_APPEND (extra kernel parameters), VM_KEEP=1 (as -k),
 # VM_VERBOSE=1 (as -v).
-# Logs: build/vm/logs/<name>.log (always kept).  Exit status: 0 iff no FAIL.
+# Logs: build/vm/logs/<name>.log (always kept; <name>@<kver>.log for a kernel
+# other than the default).  Exit status: 0 iff no FAIL.
 set -euo pipefail
 
 ORIG_PWD=$PWD
@@ -190,6 +191,9 @@ export VM_KVER=$KVER VM_KMOD=$KMOD
 
 VMDIR=$ROOT/build/vm
 LOGDIR=$VMDIR/logs
+# Logs of the default kernel are <test>.log; another kernel's <test>@KVER.log
+LOG_SUFFIX=@$KVER
+[ "$KVER" != "$(scripts/kmod.sh kver 2>/dev/null)" ] || LOG_SUFFIX=
 mkdir -p "$VMDIR" "$LOGDIR" "$VMDIR/work"
 
 # One image per kernel: switching kernels does not rebuild each time.
@@ -377,7 +381,7 @@ run_test() {
 	local name t0 timeout boots disks modules smp b rem bad reason=""
 	local status="" boots_run=0
 	name=$(basename "$SCRIPT" .sh)
-	LOG=$LOGDIR/$name.log
+	LOG=$LOGDIR/$name$LOG_SUFFIX.log
 	t0=$(date +%s)
 
 	timeout=$(header "$SCRIPT" timeout)

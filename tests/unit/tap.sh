@@ -1,9 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # TAP helpers for the shell unit tests (sourced; not a test itself).
-#   check NAME COMMAND...  "ok N - NAME" if COMMAND succeeds, else "not ok";
-#                          then calls tap_on_fail, when the test defines it
+#   ROOT                   the top of the tree
+#   TMP                    a temp dir, removed at exit
+#   check NAME COMMAND...  "ok N - NAME" if COMMAND succeeds, else "not ok"
+#                          and the end of $TMP/out (where tests keep the
+#                          output of the command under test)
 #   tap_done               prints the plan; exit status 0 iff all passed
 # shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
 n=0
 failed=0
 check() {
@@ -15,7 +21,7 @@ check() {
 	else
 		failed=$((failed + 1))
 		echo "not ok $n - $name"
-		! declare -F tap_on_fail > /dev/null || tap_on_fail
+		[ ! -f "$TMP/out" ] || sed 's/^/# /' "$TMP/out" | tail -n 15
 	fi
 }
 tap_done() {

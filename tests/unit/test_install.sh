@@ -5,9 +5,6 @@ set -u
 
 INSTALL=scripts/install.sh
 inst() { "$INSTALL" "$@" >/dev/null; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
 # shellcheck source=tests/unit/tap.sh
 . "$(dirname "$0")/tap.sh"
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }

@@ -9,12 +9,8 @@
 #   - `make module KVER=<start>` picks the matching headers;
 #   - without any headers, `make module` names the packages to install.
 set -u
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source=tests/unit/tap.sh
 . "$(dirname "$0")/tap.sh"
-tap_on_fail() { sed 's/^/# /' "$TMP/out" 2>/dev/null | tail -n 15; }
 
 KV=9.9.0-1-amd64
 HDRS=$TMP/src
