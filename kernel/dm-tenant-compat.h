@@ -12,6 +12,7 @@
 #define DM_TENANT_COMPAT_H
 
 #include <linux/crypto.h>
+#include <linux/device-mapper.h>
 #include <linux/err.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -36,6 +37,16 @@ static inline void *tenant_crypto_done_data(struct crypto_async_request *areq)
 	return areq->data;
 }
 #endif
+
+/* Whether @t was loaded read-write: blk_mode_t (6.5+) or fmode_t. */
+static inline bool tenant_table_writable(struct dm_table *t)
+{
+#ifdef HAVE_BLK_MODE_T
+	return dm_table_get_mode(t) & BLK_OPEN_WRITE;
+#else
+	return dm_table_get_mode(t) & FMODE_WRITE;
+#endif
+}
 
 /*
  * A registered shrinker, allocated by the shrinker core (6.7+) or here.
