@@ -11,6 +11,8 @@
 set -u
 # shellcheck source=tests/unit/tap.sh
 . "$(dirname "$0")/tap.sh"
+# Run as a fresh user would, not with the flags of the make running us.
+unset MAKEFLAGS MFLAGS MAKELEVEL KVER
 
 export DMT_KHEADERS="$TMP/src/linux-headers-%"
 export DMT_KMOD_DIR=$TMP/kmod

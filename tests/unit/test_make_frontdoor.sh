@@ -11,6 +11,8 @@
 set -u
 # shellcheck source=tests/unit/tap.sh
 . "$(dirname "$0")/tap.sh"
+# Run as a fresh user would, not with the flags of the make running us.
+unset MAKEFLAGS MFLAGS MAKELEVEL KVER
 
 KV=9.9.0-1-amd64
 HDRS=$TMP/src
