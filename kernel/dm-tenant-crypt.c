@@ -235,7 +235,7 @@ void tenant_crypt_exit(struct tenant_c *tc)
 	tc->key_string = NULL;
 }
 
-static void tenant_req_done(struct crypto_async_request *areq, int err);
+static void tenant_req_done(tenant_crypto_done_arg_t *areq, int err);
 
 static void tenant_req_init(struct tenant_io *io, struct tenant_req *treq)
 {
@@ -307,9 +307,9 @@ static void tenant_io_put(struct tenant_io *io)
 		tenant_read_finish(io);
 }
 
-static void tenant_req_done(struct crypto_async_request *areq, int err)
+static void tenant_req_done(tenant_crypto_done_arg_t *areq, int err)
 {
-	struct tenant_req *treq = areq->data;
+	struct tenant_req *treq = tenant_crypto_done_data(areq);
 	struct tenant_io *io = treq->io;
 
 	/* Moved out of the backlog; the final completion follows. */

@@ -1974,7 +1974,7 @@ int tenant_mirror_preresume(struct tenant_c *tc)
 
 	/* A read-only table (a forensic look at one leg) changes nothing. */
 	if (!tenant_mirrored(tc) && tc->bm.meta_sectors && !tc->bm_loaded &&
-	    dm_table_get_mode(tc->ti->table) & FMODE_WRITE) {
+	    tenant_table_writable(tc->ti->table)) {
 		tenant_single_leg_lineage(tc);
 		tc->bm_loaded = true;
 	}

@@ -102,11 +102,7 @@ static unsigned long tenant_stash_scan(struct shrinker *shrink,
 	return freed ? freed : SHRINK_STOP;
 }
 
-static struct shrinker tenant_stash_shrinker = {
-	.count_objects = tenant_stash_count,
-	.scan_objects = tenant_stash_scan,
-	.seeks = DEFAULT_SEEKS,
-};
+static struct shrinker *tenant_stash_shrinker;
 
 int tenant_stash_init(void)
 {
@@ -114,12 +110,15 @@ int tenant_stash_init(void)
 
 	for_each_possible_cpu(cpu)
 		spin_lock_init(&per_cpu_ptr(&tenant_stashes, cpu)->lock);
-	return register_shrinker(&tenant_stash_shrinker, "dm-tenant-stash");
+	tenant_stash_shrinker = tenant_shrinker_create(tenant_stash_count,
+						       tenant_stash_scan,
+						       "dm-tenant-stash");
+	return PTR_ERR_OR_ZERO(tenant_stash_shrinker);
 }
 
 /* Module exit: no target is left, so no page can come back. */
 void tenant_stash_exit(void)
 {
-	unregister_shrinker(&tenant_stash_shrinker);
+	tenant_shrinker_destroy(tenant_stash_shrinker);
 	tenant_stash_drain(ULONG_MAX);
 }

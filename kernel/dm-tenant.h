@@ -21,6 +21,7 @@
 #include <linux/dm-kcopyd.h>
 #include <crypto/skcipher.h>
 
+#include "dm-tenant-compat.h"
 #include "tenant-table.h"
 #include "tenant-gen.h"
 

@@ -10,7 +10,11 @@ set -euo pipefail
 PACKAGES=(
 	# build: module and userspace
 	gcc make pkg-config clang libclang-rt-14-dev
-	linux-headers-amd64
+	# the two kernels the module is built and tested for (README.md):
+	# Debian 12's default 6.1 and 6.12 from its security archive
+	linux-headers-amd64 linux-headers-6.12-amd64
+	# dkms.conf is tested with Debian's dkms (make check-kernels)
+	dkms
 	libdevmapper-dev libcryptsetup-dev libkmod-dev libjson-c-dev
 	libsqlite3-dev libssl-dev libkeyutils-dev
 	# second factor: TOTP codes (liboath), QR codes on a terminal; oathtool
@@ -21,7 +25,7 @@ PACKAGES=(
 	# style: checkpatch.pl comes from the kernel source tarball
 	linux-source-6.1 perl xz-utils
 	# VM harness: kernel to boot, emulator, initramfs contents
-	linux-image-amd64 qemu-system-x86 busybox-static cpio kmod
+	linux-image-amd64 linux-image-6.12-amd64 qemu-system-x86 busybox-static cpio kmod
 	coreutils util-linux binutils gzip bash iproute2
 	dmsetup cryptsetup-bin keyutils fio e2fsprogs sqlite3
 	# udev provisioning tests (70-udev-*): Debian's udevd, qemu-io

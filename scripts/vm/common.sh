@@ -2,22 +2,53 @@
 # Shared helpers for scripts/vm/*.sh (sourced by bash scripts).
 # shellcheck shell=bash
 
-# vm_kver: print the kernel version the VM boots.
-#   VM_KVER if set; else derived from KDIR (.../linux-headers-VER); else the
-#   newest version having both /boot/vmlinuz-VER and /lib/modules/VER.
+# vm_bootable_kvers: the kernels with /boot/vmlinuz-VER and /lib/modules/VER,
+#   oldest first.
+vm_bootable_kvers() {
+	local k
+	for k in /boot/vmlinuz-*; do
+		[ -f "$k" ] || continue
+		k=${k#/boot/vmlinuz-}
+		[ -f "/lib/modules/$k/modules.dep" ] && echo "$k"
+	done | sort -V
+}
+
+# vm_kmod: print the dm-tenant.ko the VM loads: VM_KMOD if set, else the
+#   module `make module` builds for KVER (scripts/kmod.sh ko; KVER empty: the
+#   default kernel).  VM_KMOD=none: no module (harness selftests only).
+vm_kmod() {
+	if [ -n "${VM_KMOD:-}" ]; then
+		echo "$VM_KMOD"
+		return 0
+	fi
+	"$(dirname "${BASH_SOURCE[0]}")/../kmod.sh" ko ${KVER:-}
+}
+
+# vm_kver KMOD: print the kernel version the VM boots: the one the module was
+#   built for (its vermagic), so that a test never runs without it.  A missing
+#   module, or VM_KVER naming another kernel, is an error (a FAIL, never a
+#   SKIP).  With KMOD "none": VM_KVER, else the default kernel, else the
+#   newest one in /boot.
 vm_kver() {
-	local v="${VM_KVER:-}" k
-	if [ -z "$v" ] && [ -n "${KDIR:-}" ]; then
-		k=$(basename "$(readlink -f "$KDIR")")
-		case "$k" in linux-headers-*) v=${k#linux-headers-} ;; esac
+	local ko=$1 v=""
+	if [ "$ko" != none ]; then
+		if [ ! -f "$ko" ]; then
+			echo "error: dm-tenant.ko not built: $ko (run 'make module', or 'make module KVER=...' for another kernel)" >&2
+			return 1
+		fi
+		v=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1)
+		if [ -z "$v" ]; then
+			echo "error: $ko has no vermagic: not a kernel module (rebuild it: make module)" >&2
+			return 1
+		fi
+		if [ -n "${VM_KVER:-}" ] && [ "$VM_KVER" != "$v" ]; then
+			echo "error: $ko is built for $v, VM_KVER asks for $VM_KVER (make module KVER=$VM_KVER, or unset VM_KVER)" >&2
+			return 1
+		fi
 	fi
-	if [ -z "$v" ]; then
-		v=$(for k in /boot/vmlinuz-*; do
-			[ -f "$k" ] || continue
-			k=${k#/boot/vmlinuz-}
-			[ -f "/lib/modules/$k/modules.dep" ] && echo "$k"
-		done | sort -V | tail -n1)
-	fi
+	[ -n "$v" ] || v=${VM_KVER:-}
+	[ -n "$v" ] || v=$("$(dirname "${BASH_SOURCE[0]}")/../kmod.sh" kver ${KVER:-} 2>/dev/null) || v=""
+	[ -n "$v" ] || v=$(vm_bootable_kvers | tail -n1)
 	if [ -z "$v" ]; then
 		echo "error: no kernel for the VM: install linux-image-amd64 (scripts/install-deps.sh)" >&2
 		return 1

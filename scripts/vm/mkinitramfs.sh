@@ -6,7 +6,7 @@
 # Contents: busybox-static (applet symlinks), a few real host tools with
 # their shared libraries (ldd closure + dynamic loader), the kernel modules
 # the tests need (with their dependency closure, depmod'ed so modprobe works
-# in the VM), kernel/dm-tenant.ko when built (lib/modules/KVER/extra/),
+# in the VM), dm-tenant.ko (lib/modules/KVER/extra/; its vermagic picks KVER),
 # everything in build/bin/ (in /usr/local/bin) and build/lib/*.so* (in
 # /usr/local/lib, on the VM's LD_LIBRARY_PATH), /etc (users root, hv 1001,
 # support 1002, tadm1 1003, tadm2 1004, hv2 1005) and the init (scripts/vm/init).
@@ -27,7 +27,7 @@
 #   -f      rebuild even when up to date
 #   -o OUT  output file (default build/vm/initramfs.cpio)
 #   -q      quiet: no "up to date" / "built" message
-# Env: VM_KVER (default: newest kernel with /boot/vmlinuz-* and modules),
+# Env: VM_KMOD, KVER, VM_KVER: which module, and so which kernel (run.sh -h),
 #      VM_EXTRA_MODULES, VM_EXTRA_BINS: space-separated additions.
 set -euo pipefail
 
@@ -53,7 +53,8 @@ done
 
 # shellcheck source=scripts/vm/common.sh
 . "$ROOT/scripts/vm/common.sh"
-KVER=$(vm_kver) || exit 1
+DMT_KO=$(vm_kmod) || exit 1
+KVER=$(vm_kver "$DMT_KO") || exit 1
 MODDIR=/lib/modules/$KVER
 [ -f "$MODDIR/modules.dep" ] || die "no modules for $KVER in $MODDIR (install linux-image-$KVER; see scripts/install-deps.sh)"
 
@@ -87,7 +88,6 @@ find_bin() {
 }
 
 # --- manifest: everything that influences the image -------------------------
-DMT_KO=kernel/dm-tenant.ko
 manifest() {
 	echo "kver $KVER"
 	echo "modules $MODULES"
@@ -275,10 +275,6 @@ add_module() {	# add_module NAME: the module and its dependency closure
 
 DEPS=""
 if [ -f "$DMT_KO" ]; then
-	ko_ver=$(modinfo -F vermagic "$DMT_KO" 2>/dev/null | cut -d' ' -f1)
-	if [ "$ko_ver" != "$KVER" ]; then
-		echo "mkinitramfs: warning: $DMT_KO is built for '$ko_ver', the VM runs $KVER" >&2
-	fi
 	mkdir -p "$STAGE$MODDIR/extra"
 	cp "$DMT_KO" "$STAGE$MODDIR/extra/"
 	DEPS=$(modinfo -F depends "$DMT_KO" 2>/dev/null | tr ',' ' ')

@@ -50,12 +50,17 @@
 # before the last may end without a result (crash, sysrq reboot); its exit
 # status, when it has one, must be 0 (77 skips the test).
 #
-# Host environment: VM_KVER (kernel), VM_MEM, VM_SMP (2), VM_TIMEOUT (300),
+# Kernel: the VM boots the kernel dm-tenant.ko was built for (its vermagic):
+# VM_KMOD (default: the module `make module` builds for KVER, empty KVER: the
+# default kernel; scripts/kmod.sh).  A missing module, or VM_KVER naming
+# another kernel, FAILs every test.
+# Host environment: KVER, VM_KMOD, VM_KVER (must match the module), VM_MEM, VM_SMP (2), VM_TIMEOUT (300),
 # VM_TOTAL_TIMEOUT (whole run: default 2400 s, 3600 s for --demo/--bench),
 # VM_LONG=1 (the default set includes "vm-long: yes" tests),
 # VM_QEMU, VM_APPEND (extra kernel parameters), VM_KEEP=1 (as -k),
 # VM_VERBOSE=1 (as -v).
-# Logs: build/vm/logs/<name>.log (always kept).  Exit status: 0 iff no FAIL.
+# Logs: build/vm/logs/<name>.log (always kept; <name>@<kver>.log for a kernel
+# other than the default).  Exit status: 0 iff no FAIL.
 set -euo pipefail
 
 ORIG_PWD=$PWD
@@ -170,16 +175,31 @@ QEMU=${VM_QEMU:-qemu-system-x86_64}
 command -v "$QEMU" > /dev/null ||
 	die "$QEMU not found: install qemu-system-x86 (scripts/install-deps.sh)"
 command -v cpio > /dev/null || die "cpio not found (scripts/install-deps.sh)"
-KVER=$(vm_kver) || exit 2
-export VM_KVER=$KVER
+# The VM boots the kernel the module was built for; without a module that
+# loads there, every test FAILs (a suite of SKIPs would have tested nothing).
+fail_all() {	# fail_all REASON: every test FAILs, nothing boots
+	local s
+	for s in "${SCRIPTS[@]}"; do
+		echo "FAIL $(basename "$s" .sh) ($1)"
+	done
+	[ "$MODE" != test ] || echo "0 passed, ${#SCRIPTS[@]} failed"
+	exit 1
+}
+KMOD=$(vm_kmod 2>&1) || fail_all "$KMOD"
+KVER=$(vm_kver "$KMOD" 2>&1) || fail_all "${KVER#error: }"
+export VM_KVER=$KVER VM_KMOD=$KMOD
 
 VMDIR=$ROOT/build/vm
 LOGDIR=$VMDIR/logs
+# Logs of the default kernel are <test>.log; another kernel's <test>@KVER.log
+LOG_SUFFIX=@$KVER
+[ "$KVER" != "$(scripts/kmod.sh kver 2>/dev/null)" ] || LOG_SUFFIX=
 mkdir -p "$VMDIR" "$LOGDIR" "$VMDIR/work"
 
-scripts/vm/mkinitramfs.sh -q -o "$VMDIR/initramfs.cpio" ||
+# One image per kernel: switching kernels does not rebuild each time.
+BASE_IMG=$VMDIR/initramfs-$KVER.cpio
+scripts/vm/mkinitramfs.sh -q -o "$BASE_IMG" ||
 	die "building the initramfs failed"
-BASE_IMG=$VMDIR/initramfs.cpio
 KERNEL=$(vm_kernel "$KVER" "$VMDIR")
 
 # --- per-run archive: scripts + environment ----------------------------------
@@ -361,7 +381,7 @@ run_test() {
 	local name t0 timeout boots disks modules smp b rem bad reason=""
 	local status="" boots_run=0
 	name=$(basename "$SCRIPT" .sh)
-	LOG=$LOGDIR/$name.log
+	LOG=$LOGDIR/$name$LOG_SUFFIX.log
 	t0=$(date +%s)
 
 	timeout=$(header "$SCRIPT" timeout)

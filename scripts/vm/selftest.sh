@@ -5,7 +5,9 @@
 #  1. host only, instant: the kernel-log scanner catches every forbidden
 #     pattern in sample lines and passes clean logs; the per-boot verdict
 #     logic judges fake boot results (pass, skip, crash, timeout, warnings,
-#     multi-boot) correctly.
+#     multi-boot) correctly; the VM boots the kernel dm-tenant.ko was built
+#     for (its vermagic), and a missing module or one built for a kernel
+#     that is not installed FAILs every test (never SKIPs).
 #  2. in real VMs (three short boots, ~1.5 min): a test exiting 0 after
 #     planting "WARNING:" in the kernel log FAILs; a test sleeping past its
 #     timeout FAILs (timeout) through the in-VM timeout; a test that also
@@ -151,6 +153,50 @@ expect "boot 1/2 exit 3" FAIL '^boot 1/2 exited 3$' -- "$D/multi-fail" 1 2 0 300
 fake "$D/multi-last" 2 - ""
 expect "boot 2/2 without result" FAIL '^no result.*in boot 2' -- "$D/multi-last" 2 2 0 300
 
+# --- 1c. which kernel: the module's ----------------------------------------------------
+# fake_ko FILE VERMAGIC: a file modinfo reads like a module built for VERMAGIC
+fake_ko() {
+	printf 'vermagic=%s SMP preempt mod_unload modversions \0name=dm_tenant\0' "$2" > "$TMP/modinfo"
+	objcopy -I binary -O elf64-x86-64 -B i386:x86-64 \
+		--rename-section .data=.modinfo "$TMP/modinfo" "$1"
+}
+oldest=$(vm_bootable_kvers | head -n1)
+if [ -z "$oldest" ]; then
+	ko "no kernel in /boot to boot (install linux-image-amd64)"
+else
+	fake_ko "$TMP/old.ko" "$oldest"
+	if [ "$(VM_KVER='' vm_kver "$TMP/old.ko" 2>/dev/null)" = "$oldest" ]; then
+		ok "the VM kernel is the module's vermagic ($oldest), not the newest in /boot"
+	else
+		ko "vm_kver does not follow the module's vermagic ($oldest)"
+	fi
+	if ! VM_KVER=9.9.9-other vm_kver "$TMP/old.ko" > /dev/null 2>&1; then
+		ok "VM_KVER naming another kernel than the module's is an error"
+	else
+		ko "VM_KVER=9.9.9-other accepted with a module built for $oldest"
+	fi
+fi
+echo '# vm-timeout: 30' > "$TMP/st-nomod.sh"
+# run_kmod KO: run.sh on one test with module KO; its output in $TMP/kmod.out
+run_kmod() {
+	local rc=0
+	VM_KVER='' VM_KMOD=$1 scripts/vm/run.sh "$TMP/st-nomod.sh" > "$TMP/kmod.out" 2>&1 || rc=$?
+	sed 's/^/  > /' "$TMP/kmod.out"
+	[ "$rc" -ne 0 ] && grep -q '^FAIL st-nomod (' "$TMP/kmod.out" &&
+		grep -qx '0 passed, 1 failed' "$TMP/kmod.out" && ! grep -q SKIP "$TMP/kmod.out"
+}
+if run_kmod "$TMP/missing.ko" && grep -q 'dm-tenant.ko not built' "$TMP/kmod.out"; then
+	ok "a missing module FAILs the test, booting nothing"
+else
+	ko "a missing module does not FAIL the test (run.sh output above)"
+fi
+fake_ko "$TMP/other.ko" 9.9.9-notinstalled
+if run_kmod "$TMP/other.ko" && grep -q 'install linux-image-9.9.9-notinstalled' "$TMP/kmod.out"; then
+	ok "a module built for a kernel that is not installed FAILs the test"
+else
+	ko "a module for an absent kernel does not FAIL the test (run.sh output above)"
+fi
+
 # --- 2. real VMs ----------------------------------------------------------------------
 if [ "$HOST_ONLY" = 0 ]; then
 	ST=$ROOT/build/vm/selftest
@@ -183,7 +229,8 @@ sleep 100000
 EOF
 	echo "running 3 harness selftest VMs (~1.5 min)..."
 	rc=0
-	VM_TOTAL_TIMEOUT=600 scripts/vm/run.sh "$ST/st-warn.sh" "$ST/st-hang.sh" \
+	# These scripts need no module: VM_KMOD=none boots the default kernel.
+	VM_KMOD=none VM_TOTAL_TIMEOUT=600 scripts/vm/run.sh "$ST/st-warn.sh" "$ST/st-hang.sh" \
 		"$ST/st-hardhang.sh" > "$TMP/run.out" 2>&1 || rc=$?
 	sed 's/^/  > /' "$TMP/run.out"
 	if [ "$rc" -ne 0 ]; then ok "run.sh exits non-zero ($rc) when tests fail"

@@ -5,22 +5,8 @@ set -u
 
 INSTALL=scripts/install.sh
 inst() { "$INSTALL" "$@" >/dev/null; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-n=0
-failed=0
-check() {	# check NAME COMMAND...
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name"
-	fi
-}
+# shellcheck source=tests/unit/tap.sh
+. "$(dirname "$0")/tap.sh"
 mode_is() { [ "$(stat -c %a "$1")" = "$2" ]; }
 
 src=$TMP/src
@@ -56,5 +42,4 @@ check "an unknown flag is refused" \
 check "a malformed entry is refused" \
 	bash -c "! $INSTALL '$D2' '$src/tool' 2>/dev/null"
 
-echo "1..$n"
-[ "$failed" = 0 ]
+tap_done

@@ -5,7 +5,8 @@
 # port's traffic on lo.
 
 NVMET=/sys/kernel/config/nvmet
-REMOTE_HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:00000000-0000-4000-8000-00000000d317
+REMOTE_HOSTID=00000000-0000-4000-8000-00000000d317
+REMOTE_HOSTNQN=nqn.2014-08.org.nvmexpress:uuid:$REMOTE_HOSTID
 
 # nvmet_export NQN DEV PORT: export DEV as namespace 1 of subsystem NQN on
 # TCP 127.0.0.1:PORT (configfs port id = PORT)
@@ -46,14 +47,15 @@ nvmet_port_unlink() {
 }
 
 # nvme_attach NQN PORT [OPTIONS]: connect over TCP; sets NVME_DEV to the
-# namespace block device.  I/O waits across link loss (no fast_io_fail) unless
+# namespace block device.  The host ID goes with the host NQN: 6.12 refuses
+# a host NQN that differs from the one already seen with the default ID.  I/O waits across link loss (no fast_io_fail) unless
 # OPTIONS say otherwise.
 nvme_attach() {
 	local nqn=$1 port=$2 opts=${3:-} out ctrl i
 	need_module nvme-tcp
 	[ -c /dev/nvme-fabrics ] || fail "/dev/nvme-fabrics missing"
 	exec 9<>/dev/nvme-fabrics
-	echo "transport=tcp,traddr=127.0.0.1,trsvcid=$port,nqn=$nqn,hostnqn=$REMOTE_HOSTNQN,reconnect_delay=1,ctrl_loss_tmo=600$opts" >&9 ||
+	echo "transport=tcp,traddr=127.0.0.1,trsvcid=$port,nqn=$nqn,hostnqn=$REMOTE_HOSTNQN,hostid=$REMOTE_HOSTID,reconnect_delay=1,ctrl_loss_tmo=600$opts" >&9 ||
 		{ exec 9>&-; fail "nvme connect to $nqn failed"; }
 	read -r out <&9
 	exec 9>&-

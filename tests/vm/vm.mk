@@ -7,6 +7,8 @@
 #                             the file name with or without NN- and .sh
 #   make check-vm-selftest    the harness's own self-test
 #   make check-vm T=name VM_RUN_FLAGS='-v -e DMT_VERBOSE=1'   live output
+#   make check-vm KVER=6.12 T=name   on another kernel: the VM boots the
+#                             kernel the module was built for
 # Logs: build/vm/logs/<name>.log.  See scripts/vm/run.sh -h for the rest.
 #
 # check-vm builds the module (when kernel/ has sources) and the userspace
