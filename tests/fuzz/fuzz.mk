@@ -30,7 +30,7 @@ FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	       -I$(LIBDMT_INCLUDE) -I$(LIBDMT_DIR) $(LIBDMT_PKG_CFLAGS) \
 	       -MMD -MP $(FUZZ_SAN)
 
-ALL_FUZZERS := table status token config audit
+ALL_FUZZERS := table status token config audit udev cli_udev
 FUZZERS ?= $(ALL_FUZZERS)
 
 # fuzz_<name>_SRCS: the product sources besides the harness (never a copy);
@@ -51,7 +51,7 @@ fuzz_audit_LDLIBS := -ljson-c -lcrypto
 fuzz_udev_SRCS = userspace/udev/dmt-udev.c $(TENANTD_DIR)/proto.c \
 		 $(LIBDMT_SRCS)
 fuzz_udev_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c \
-	$(addprefix -Wl$(comma)--wrap=,dmt_leg_read_info tc_call fopen \
+	$(addprefix -Wl$(comma)--wrap=,dmt_leg_read_info fopen \
 	  openlog syslog)
 fuzz_cli_udev_SRCS = $(TENANTCTL_LIB_SRCS)
 fuzz_cli_udev_LDLIBS := -ljson-c -lcrypto

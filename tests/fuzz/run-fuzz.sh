@@ -58,7 +58,7 @@ for name in "$@"; do
 	cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$log.cpu")
 	[ "$smoke" = 1 ] && rm -rf "$corpus"
 	execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+)/\1/p' "$log")
-	speed=$(awk -v n="${execs:-0}" -v t="$wall" 'BEGIN { printf "%.0f", t > 0 ? n / t : 0 }')
+	speed=$(awk -v n="${execs:-0}" -v t="$wall" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
 	cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" |
 	      tail -n1)
 	printf 'fuzz_%s: %s execs, %s execs/s, %s, %.0fs wall, %ss CPU (log %s)\n' \
