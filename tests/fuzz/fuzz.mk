@@ -8,8 +8,9 @@
 # an optional dictionary in tests/fuzz/fuzz_<name>.dict
 # (Documentation/testing.md, "Fuzzing").
 #
-#   make check-fuzz               smoke: each harness over its seeds plus
-#                                 FUZZ_SMOKE_RUNS mutations (~30 s of CPU)
+#   make check-fuzz               smoke: each harness over its seeds, up to
+#                                 FUZZ_SMOKE_RUNS executions in all (~20 s
+#                                 of CPU)
 #   make fuzz-long FUZZ_RUNS=N    N executions of each harness, one after
 #                                 the other (make check-long: 10 million)
 #   make fuzz FUZZ_TIME=3600      FUZZ_TIME seconds of each harness
@@ -21,6 +22,8 @@
 FUZZ_CC ?= clang
 FUZZ_BUILD := $(BUILD)/fuzz
 FUZZ_SMOKE_RUNS ?= 3000
+# The request harness costs ~7 ms of CPU per input (a fresh store each).
+FUZZ_SMOKE_RUNS_request ?= 600
 FUZZ_TIME ?= 600
 FUZZ_RUNS ?= 10000000
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -30,7 +33,7 @@ FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	       -I$(LIBDMT_INCLUDE) -I$(LIBDMT_DIR) $(LIBDMT_PKG_CFLAGS) \
 	       -MMD -MP $(FUZZ_SAN)
 
-ALL_FUZZERS := table status token config audit udev cli_udev
+ALL_FUZZERS := table status token config audit udev cli_udev request
 FUZZERS ?= $(ALL_FUZZERS)
 
 # fuzz_<name>_SRCS: the product sources besides the harness (never a copy);
@@ -96,7 +99,8 @@ FUZZ_SEL := $(addprefix $(FUZZ_BUILD)/fuzz_,$(FUZZERS))
 fuzz-build: $(FUZZ_SEL)
 
 check-fuzz: $(FUZZ_SEL)
-	@$(FUZZ_RUN) runs=$(FUZZ_SMOKE_RUNS) $(FUZZERS)
+	@$(FUZZ_RUN) runs=$(FUZZ_SMOKE_RUNS) \
+		$(foreach f,$(FUZZERS),$(f)$(if $(FUZZ_SMOKE_RUNS_$(f)),=$(FUZZ_SMOKE_RUNS_$(f))))
 
 fuzz: $(FUZZ_SEL)
 	@$(FUZZ_RUN) time=$(FUZZ_TIME) $(FUZZERS)

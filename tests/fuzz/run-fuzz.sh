@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run libFuzzer harnesses one after the other:
-#   run-fuzz.sh BUILD_DIR runs=N|time=S NAME...
+#   run-fuzz.sh BUILD_DIR runs=N|time=S NAME[=RUNS]...
 # runs=N: N executions of each (make check-fuzz, make fuzz-long); the smoke
 #   (N < 100000) starts from the seeds only, in a fresh directory, so that
 #   its cost stays the same however big the working corpus grew.
 # time=S: S seconds of each (make fuzz).
+# NAME=RUNS: that harness runs RUNS executions instead (a slow one's smoke).
 # Long runs read and grow BUILD_DIR/corpus-NAME (seeded from
 # tests/fuzz/corpus-NAME, the table parser's from tests/fuzz/corpus).
 # Crash reproducers land in BUILD_DIR/artifacts-NAME/.  One line of figures
@@ -25,10 +26,14 @@ time=*) limit=(-max_total_time="${MODE#time=}") ;;
 *) echo "run-fuzz.sh: mode must be runs=N or time=S, not '$MODE'" >&2
    exit 2 ;;
 esac
-smoke=0
-[ "${MODE%%=*}" = runs ] && [ "${MODE#runs=}" -lt 100000 ] && smoke=1
-
-for name in "$@"; do
+for arg in "$@"; do
+	name=${arg%%=*}
+	lim=("${limit[@]}")
+	[ "$arg" != "$name" ] && lim=(-runs="${arg#*=}")
+	smoke=0
+	case "${lim[0]}" in
+	-runs=*) [ "${lim[0]#-runs=}" -lt 100000 ] && smoke=1 ;;
+	esac
 	fuzzer=$BUILD/fuzz_$name
 	seeds=$SRC/corpus-$name
 	[ "$name" = table ] && seeds=$SRC/corpus
@@ -50,7 +55,7 @@ for name in "$@"; do
 	t0=$(date +%s.%N)
 	# -timeout is a hang detector only: the CPU may be shared.
 	TIMEFORMAT='%U %S'
-	{ time "$fuzzer" "${dirs[@]}" "${dict[@]}" "${limit[@]}" \
+	{ time "$fuzzer" "${dirs[@]}" "${dict[@]}" "${lim[@]}" \
 		-timeout=30 -rss_limit_mb=2048 -max_len=4096 \
 		-artifact_prefix="$art/" -print_final_stats=1 \
 		>"$log" 2>&1 || rc=$?; } 2>"$log.cpu"
