@@ -11,7 +11,8 @@
  * selector's first byte picks the verb ('a' attach ... 'e' volume auto), the replies answer tc_call() in
  * turn (an empty one: tenantd unreachable).  The exit code must be one of
  * tenantctl's; a libvirt <disk> element printed must keep every value
- * inside its quotes and elements (no raw ', ", < or > from a value).
+ * inside its quotes and elements (no raw ', ", < or > from a value, every
+ * & an entity).
  */
 #include <errno.h>
 
@@ -63,8 +64,16 @@ static void check_disk(const char *text)
 		a += strlen(open[i]);
 		b = strstr(a, close[i]);
 		CHECK(b);
-		for (p = a; p < b; p++)
-			CHECK(!strchr("'\"<>\n", *p));
+		for (p = a; p < b; p++) {
+			CHECK(!strchr("'\"<>", *p));
+			/* XML reads a raw newline in a value as a blank. */
+			if (*p == '&')
+				CHECK(!strncmp(p, "&amp;", 5) ||
+				      !strncmp(p, "&lt;", 4) ||
+				      !strncmp(p, "&gt;", 4) ||
+				      !strncmp(p, "&apos;", 6) ||
+				      !strncmp(p, "&quot;", 6));
+		}
 	}
 }
 
