@@ -81,11 +81,12 @@ bench: deps
 
 # Long runs kept out of `make check`: the VM tests marked "vm-long: yes"
 # (a second transport, crash and restart variants, dm-log-writes; ~10 min)
-# and a 10-minute fuzzing session.
+# and FUZZ_RUNS (10 million) executions of every fuzz harness, one after
+# the other (Documentation/testing.md: hours of CPU; FUZZERS=... picks).
 check-long: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/vm/run.sh $$(grep -l '^# vm-long: yes' tests/vm/[0-9][0-9]-*.sh)
-	@$(MAKE) --no-print-directory fuzz FUZZ_TIME=$${FUZZ_TIME:-600}
+	@$(MAKE) --no-print-directory fuzz-long
 
 clean:
 	rm -rf $(BUILD)

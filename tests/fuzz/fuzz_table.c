@@ -10,24 +10,10 @@
  * input is also parsed as a key reference and as an id, and checked
  * against simple reference predicates.  Any violation aborts.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "tenant-table.h"
 #include "tt_helpers.h"
 
-#define CHECK(cond)							\
-	do {								\
-		if (!(cond)) {						\
-			fprintf(stderr, "check failed: %s (%s:%d)\n",	\
-				#cond, __FILE__, __LINE__);		\
-			abort();					\
-		}							\
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 /* An error must be a constant message outside the input. */
 static void check_error(int r, const char *err, const char *in, size_t len)

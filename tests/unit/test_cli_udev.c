@@ -214,6 +214,15 @@ static void test_detach_vm(void **state)
 	assert_int_equal(calls, 1);
 	assert_non_null(strstr(out, "no attached volume of VM vm9"));
 
+	/* A reply without a volume array is an error, not a crash and
+	 * not "nothing to detach". */
+	replies[0] = "{\"ok\":true,\"result\":{\"volumes\":\"none\"}}";
+	assert_int_equal(tc("detach", "--vm", "vm1", NULL), 1);
+	assert_int_equal(calls, 1);
+	replies[0] = "{\"ok\":true,\"result\":{}}";
+	assert_int_equal(tc("detach", "--vm", "vm1", NULL), 1);
+	assert_int_equal(calls, 1);
+
 	replies[0] = NULL;
 	assert_int_equal(tc("detach", "acme", "a", NULL), 0);
 	assert_string_equal(verbs[0], "volume.detach");

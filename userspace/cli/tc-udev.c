@@ -214,13 +214,18 @@ static int detach_vm(const char *vm)
 		return EXIT_ERR;
 	}
 	if (!json_object_object_get_ex(reply, "ok", &ok) ||
-	    !json_object_get_boolean(ok) ||
-	    !json_object_object_get_ex(reply, "result", &res) ||
-	    !json_object_object_get_ex(res, "volumes", &arr)) {
+	    !json_object_get_boolean(ok)) {
 		json_object_put(reply);
 		/* Let the daemon's own error reach the user. */
 		return tc_run("volume.list", json_object_new_object(), NULL,
 			      NULL);
+	}
+	if (!json_object_object_get_ex(reply, "result", &res) ||
+	    !json_object_object_get_ex(res, "volumes", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		json_object_put(reply);
+		fprintf(stderr, "tenantctl: malformed reply from tenantd (no volume list): are tenantctl and tenantd the same version?\n");
+		return EXIT_ERR;
 	}
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++) {

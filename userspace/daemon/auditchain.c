@@ -193,6 +193,11 @@ int td_audit_verify_step(struct td_audit_verifier *v,
 
 	if (v->failed)
 		return -EBADMSG;
+	/* A partial export may end at the largest seq: nothing follows. */
+	if (v->last_seq == INT64_MAX)
+		VFAIL("record %" PRId64 " (position %" PRId64
+		      "): no record can follow seq %" PRId64,
+		      r->seq, v->count + 1, v->last_seq);
 	if (r->seq != v->last_seq + 1)
 		VFAIL("record %" PRId64 " (position %" PRId64
 		      "): expected seq %" PRId64
