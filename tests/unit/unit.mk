@@ -77,7 +77,9 @@ $(UNIT_BUILD)/vg/obj/%.o: %.c
 -include $(UNIT_OBJS:.o=.d)
 
 .PHONY: check-unit unit-build
-unit-build: $(UNIT_BINS)
+# The shell tests check the built library and tools (test_lib_symbols,
+# the flood test's tenantd): build them too, so check-unit stands alone.
+unit-build: $(UNIT_BINS) userspace
 
 check-unit: unit-build
 	@tests/unit/run-unit.sh $(UNIT_BUILD) \
