@@ -1404,7 +1404,10 @@ int tenant_start_sync(struct tenant_c *tc, enum tenant_sync_action action)
 
 	if (!tenant_mirrored(tc))
 		return -EINVAL;
-	/* Lock order: bm->lock, then state_lock (bitmap writes fail legs). */
+	/*
+	 * Lock order: bm->lock, then state_lock.  Bitmap writes may fail
+	 * legs, which takes state_lock: never write the bitmap under it.
+	 */
 	mutex_lock(&bm->lock);
 	mutex_lock(&tc->state_lock);
 	if (READ_ONCE(tc->action) != TENANT_SYNC_IDLE ||
@@ -1418,8 +1421,15 @@ int tenant_start_sync(struct tenant_c *tc, enum tenant_sync_action action)
 		if (bitmap_empty(bm->resync, bm->nr_regions)) {
 			bitmap_fill(bm->bits, bm->nr_regions);
 			bitmap_fill(bm->resync, bm->nr_regions);
-			/* A crash must not forget what is left to copy. */
+			/*
+			 * A crash must not forget what is left to copy.  A
+			 * bitmap write error fails the leg, which takes
+			 * state_lock: write without it.  bm->lock keeps
+			 * every other action from starting meanwhile.
+			 */
+			mutex_unlock(&tc->state_lock);
 			r = tenant_write_bitmap(tc);
+			mutex_lock(&tc->state_lock);
 			if (r)
 				goto out;
 		}
@@ -1466,12 +1476,23 @@ int tenant_recover_leg(struct tenant_c *tc, unsigned int i)
 		r = -EIO;
 		goto out;
 	}
-	/* Every region it may have missed; all of them if it is unknown. */
+	/*
+	 * Every region it may have missed; all of them if it is unknown.
+	 * The bitmap is written without state_lock (a write error fails a
+	 * leg, which takes it); bm->lock keeps other recovers and actions
+	 * out, and a failure meanwhile only makes another leg dead.
+	 */
 	if (leg->full_recover) {
 		bitmap_fill(bm->bits, bm->nr_regions);
+		mutex_unlock(&tc->state_lock);
 		r = tenant_write_bitmap(tc);
+		mutex_lock(&tc->state_lock);
 		if (r)
 			goto out;
+		if (leg->state != TENANT_LEG_DEAD || tc->primary < 0) {
+			r = tc->primary < 0 ? -EIO : -EINVAL;
+			goto out;
+		}
 	}
 	bitmap_or(bm->resync, bm->resync, bm->bits, bm->nr_regions);
 	WRITE_ONCE(leg->state, TENANT_LEG_BEHIND);
