@@ -2,6 +2,35 @@
 /*
  * dm-tenant: internal definitions shared by the target, its crypto path
  * and the extent-claim registry.
+ *
+ * Locking.  Every lock, what it guards, and the order (outer first):
+ *
+ *   tenant_claims_lock (mutex, module-wide; claims.c)
+ *	the extent-claim tree.  Table load and unload only, never per bio;
+ *	no other lock is held with it.
+ *   bm->lock (mutex, per volume)
+ *	the bitmap's bits, want and resync sets, and bitmap block writes.
+ *	Taken before state_lock.
+ *   state_lock (mutex, per volume)
+ *	leg states, the primary, superblock writes and the sync action's
+ *	start.  Failing a leg takes it, and bitmap writes can fail legs: no
+ *	bitmap write is ever made with state_lock held.
+ *   bounce_lock (mutex, per volume; crypt.c)
+ *	taken only when the bounce mempool runs short, alone.
+ *   fail_lock (spinlock, irq-safe, per volume)
+ *	the failed, deferred, retry, repair and discard bio lists and the
+ *	retry timer.  A leaf.
+ *   rm->lock (spinlock, irq-safe, per volume; remote.c)
+ *	the remote stream: queue, pending list and tree, budget, modes.
+ *	A leaf.
+ *   stash lock (spinlock, irq-safe, per CPU; stash.c)
+ *	the CPU's spare bounce pages, once per bio.  A leaf.
+ *
+ * The spinlocks are innermost: nothing sleeps and no other dm-tenant lock
+ * is taken while one is held.  The hot path (map, encryption, leg
+ * completion) takes only the spinlocks and the per-region atomic counters;
+ * the mutexes belong to messages, workers, and a write that enters a clean
+ * region.
  */
 #ifndef DM_TENANT_INTERNAL_H
 #define DM_TENANT_INTERNAL_H
