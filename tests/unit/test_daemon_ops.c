@@ -3,10 +3,10 @@
  * tenantd's request handlers end to end, without device-mapper: requests go
  * through td_handle_line() against a real SQLite store and the real key
  * code; the libdmtenant calls that touch devices are replaced with fakes
- * (-Wl,--wrap, userspace/daemon/daemon.mk).  Checks what the handlers
- * promise: authorisation before anything changes, an audit record for every
- * request, and a state change that lands with its audit record or not at
- * all.
+ * (-Wl,--wrap, from the __wrap_ functions: tests/unit/unit.mk).  Checks
+ * what the handlers promise: authorisation before anything changes, an
+ * audit record for every request, and a state change that lands with its
+ * audit record or not at all.
  */
 #include <errno.h>
 #include <pthread.h>
