@@ -15,8 +15,10 @@
 # libraries as  test_foo_LDLIBS := -lfoo.  A test that defines
 # __wrap_foo() is linked with -Wl,--wrap=foo: the flags come from the
 # test's source (as multipath-tools' tests/Makefile does), never a list.
-# Shell tests
-# find the tools in $UNIT_TOOLS_DIR and prefix them with $UNIT_TOOL_WRAPPER.
+# Store and handler tests share tests/unit/td_fixture.h: a fresh temporary
+# store, or a tenantd on one with a master key (td_inproc.h adds requests).
+# Shell tests find the tools in $UNIT_TOOLS_DIR and prefix them with
+# $UNIT_TOOL_WRAPPER.
 
 UNIT_BUILD := $(BUILD)/unit
 UNIT_CC ?= $(CC)
