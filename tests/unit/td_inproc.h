@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tenantd in-process for handler tests: a configuration, a master key and
- * a real SQLite store in a temporary directory, --no-dm, and requests sent
- * through td_handle_line() as a given uid.  One fixture per test (F), the
- * last reply in `last`.
+ * tenantd in-process for handler tests: the daemon of td_fixture_open()
+ * (a configuration, a master key and a real SQLite store in a temporary
+ * directory, --no-dm), and requests sent through td_handle_line() as a
+ * given uid.  One fixture per test (F), the last reply in `last`.
  */
 #ifndef TD_INPROC_H
 #define TD_INPROC_H
@@ -17,17 +17,12 @@
 #include <dmtenant.h>
 
 #include "../../userspace/daemon/ops.h"
+#include "td_fixture.h"
 
-struct fx {
-	char dir[40];
-	char db[64];
-	struct td_daemon d;
-};
-
-static struct fx *F;
+static struct td_fixture *F;
 static json_object *last;	/* the last reply */
 
-static inline void open_store(struct fx *fx)
+static inline void open_store(struct td_fixture *fx)
 {
 	char err[256];
 
@@ -37,48 +32,18 @@ static inline void open_store(struct fx *fx)
 /* Daemon with configuration @conf, files under /tmp/td-@name-XXXXXX. */
 static inline int fx_setup(void **state, const char *conf, const char *name)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	FILE *f = fmemopen((void *)conf, strlen(conf), "r");
-	char err[256], mk[96];
-
-	if (!fx || !f || !freopen("/dev/null", "w", stderr))
+	if (!freopen("/dev/null", "w", stderr))
 		return -1;
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/td-%s-XXXXXX", name);
-	if (!mkdtemp(fx->dir))
+	F = td_fixture_open(conf, name);
+	if (!F)
 		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
-	snprintf(mk, sizeof(mk), "%s/master.key", fx->dir);
-	if (td_config_parse(f, "t.conf", &fx->d.cfg, err, sizeof(err)))
-		return -1;
-	fclose(f);
-	if (dmt_master_key_create(mk, &fx->d.master))
-		return -1;
-	fx->d.no_dm = true;
-	fx->d.dev_dir = "/dev";
-	open_store(fx);
-	F = fx;
-	*state = fx;
+	*state = F;
 	return 0;
 }
 
 static inline int teardown(void **state)
 {
-	struct fx *fx = *state;
-	const char *sfx[] = { "t.db", "t.db-wal", "t.db-shm", "t.db.audit-head",
-			      "master.key" };
-	char p[112];
-	size_t i;
-
-	td_store_close(fx->d.st);
-	td_config_free(&fx->d.cfg);
-	dmt_key_free(fx->d.master);
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", fx->dir, sfx[i]);
-		unlink(p);
-	}
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
+	return td_fixture_free(*state);
 }
 
 /* Send @fmt as uid @uid; returns the error code name or "ok". */
@@ -130,14 +95,7 @@ static inline void fx_add_volume(const char *tenant, const char *volume)
 {
 	struct td_volume v;
 
-	memset(&v, 0, sizeof(v));
-	snprintf(v.tenant, sizeof(v.tenant), "%s", tenant);
-	snprintf(v.id, sizeof(v.id), "%s", volume);
-	strcpy(v.uuid, "11111111-2222-4333-8444-555555555555");
-	v.kek_gen = 1;
-	v.nlegs = 1;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/nonexistent-leg");
+	td_fixture_volume(&v, tenant, volume, "/dev/nonexistent-leg");
 	assert_int_equal(td_volume_insert(F->d.st, &v), 0);
 }
 

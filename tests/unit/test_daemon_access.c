@@ -20,6 +20,7 @@
 
 #include "../../userspace/daemon/access.h"
 #include "../../userspace/daemon/roles.h"
+#include "td_fixture.h"
 
 /*
  * The documented moves: row = state, column = event (approve, deny, open,
@@ -176,39 +177,26 @@ static void test_verbs_parse(void **state)
 #undef P
 }
 
-struct fx {
-	char dir[32];
-	char db[64];
-	struct td_store *st;
-};
-
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct td_fixture *fx = calloc(1, sizeof(*fx));
 	struct td_tenant t;
 	struct td_volume v;
 	char err[256];
 
-	strcpy(fx->dir, "/tmp/td-access-XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (!fx || td_fixture_dir(fx, "access")) {
+		free(fx);
 		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
-	if (td_store_open(fx->db, &fx->st, err, sizeof(err)))
+	}
+	if (td_store_open(fx->db, &fx->d.st, err, sizeof(err)))
 		return -1;
 	memset(&t, 0, sizeof(t));
 	strcpy(t.id, "acme");
 	t.kek_len = 4;
 	t.kek_gen = 1;
 	strcpy(t.kek_fpr, "0011223344556677");
-	memset(&v, 0, sizeof(v));
-	strcpy(v.tenant, "acme");
-	strcpy(v.id, "vol1");
-	strcpy(v.uuid, "11111111-2222-4333-8444-555555555555");
-	v.kek_gen = 1;
-	v.nlegs = 1;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/vda");
-	if (td_tenant_insert(fx->st, &t) || td_volume_insert(fx->st, &v))
+	td_fixture_volume(&v, "acme", "vol1", "/dev/vda");
+	if (td_tenant_insert(fx->d.st, &t) || td_volume_insert(fx->d.st, &v))
 		return -1;
 	*state = fx;
 	return 0;
@@ -216,19 +204,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *fx = *state;
-	const char *sfx[] = { "", "-wal", "-shm", ".audit-head" };
-	char p[96];
-	size_t i;
+	struct td_fixture *fx = *state;
 
-	td_store_close(fx->st);
-	for (i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", fx->db, sfx[i]);
-		unlink(p);
-	}
-	rmdir(fx->dir);
+	int rc;
+
+	td_store_close(fx->d.st);
+	rc = td_fixture_rmdir(fx);
 	free(fx);
-	return 0;
+	return rc;
 }
 
 static void new_grant(struct td_grant *g, const char *volume)
@@ -256,14 +239,14 @@ static int count_open(const struct td_grant *g, void *arg)
 
 static void test_store(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_grant g, h, k;
 	int n;
 
 	new_grant(&g, "vol1");
-	assert_int_equal(td_grant_insert(fx->st, &g), 0);
+	assert_int_equal(td_grant_insert(fx->d.st, &g), 0);
 	assert_true(g.id > 0);
-	assert_int_equal(td_grant_get(fx->st, g.id, &h), 0);
+	assert_int_equal(td_grant_get(fx->d.st, g.id, &h), 0);
 	assert_string_equal(h.tenant, "acme");
 	assert_string_equal(h.volume, "vol1");
 	assert_string_equal(h.reason, "ticket 42");
@@ -273,8 +256,8 @@ static void test_store(void **state)
 	assert_int_equal(h.pending_until, 4600);
 	assert_int_equal(h.approver, -1);
 	assert_int_equal(h.expires, 0);
-	assert_int_equal(td_grant_get(fx->st, g.id + 100, &h), -ENOENT);
-	assert_int_equal(td_grant_active(fx->st, "acme", "vol1", &h), -ENOENT);
+	assert_int_equal(td_grant_get(fx->d.st, g.id + 100, &h), -ENOENT);
+	assert_int_equal(td_grant_active(fx->d.st, "acme", "vol1", &h), -ENOENT);
 
 	/* approve ro, open */
 	g.state = TD_GS_ACTIVE;
@@ -286,8 +269,8 @@ static void test_store(void **state)
 	g.opened = 1020;
 	strcpy(g.dm_name, "jit+acme+vol1");
 	strcpy(g.device, "/dev/mapper/jit+acme+vol1");
-	assert_int_equal(td_grant_update(fx->st, &g), 0);
-	assert_int_equal(td_grant_active(fx->st, "acme", "vol1", &h), 0);
+	assert_int_equal(td_grant_update(fx->d.st, &g), 0);
+	assert_int_equal(td_grant_active(fx->d.st, "acme", "vol1", &h), 0);
 	assert_int_equal(h.id, g.id);
 	assert_int_equal(h.mode, TD_MODE_RO);
 	assert_int_equal(h.approver, 1003);
@@ -297,41 +280,41 @@ static void test_store(void **state)
 
 	/* a second active grant of the same volume is refused */
 	new_grant(&k, "vol1");
-	assert_int_equal(td_grant_insert(fx->st, &k), 0);
+	assert_int_equal(td_grant_insert(fx->d.st, &k), 0);
 	k.state = TD_GS_ACTIVE;
-	assert_int_equal(td_grant_update(fx->st, &k), -EEXIST);
-	assert_int_equal(td_grant_get(fx->st, k.id, &h), 0);
+	assert_int_equal(td_grant_update(fx->d.st, &k), -EEXIST);
+	assert_int_equal(td_grant_get(fx->d.st, k.id, &h), 0);
 	assert_int_equal(h.state, TD_GS_PENDING);	/* unchanged */
 
 	/* open ones: g (active) and k (pending) */
 	n = 0;
-	assert_int_equal(td_grant_foreach(fx->st, true, count_open, &n), 0);
+	assert_int_equal(td_grant_foreach(fx->d.st, true, count_open, &n), 0);
 	assert_int_equal(n, 2);
 	g.state = TD_GS_REVOKED;
 	g.closed = 1030;
 	strcpy(g.close_reason, "revoked by uid 1003");
-	assert_int_equal(td_grant_update(fx->st, &g), 0);
+	assert_int_equal(td_grant_update(fx->d.st, &g), 0);
 	n = 0;
-	assert_int_equal(td_grant_foreach(fx->st, true, count_open, &n), 0);
+	assert_int_equal(td_grant_foreach(fx->d.st, true, count_open, &n), 0);
 	assert_int_equal(n, 1);
 	n = 0;
-	assert_int_equal(td_grant_foreach(fx->st, false, count_open, &n), 0);
+	assert_int_equal(td_grant_foreach(fx->d.st, false, count_open, &n), 0);
 	assert_int_equal(n, 2);
 
 	/* an unknown grant cannot be updated */
 	h.id = 999;
-	assert_int_equal(td_grant_update(fx->st, &h), -ENOENT);
+	assert_int_equal(td_grant_update(fx->d.st, &h), -ENOENT);
 	/* the foreign key: no grant for a volume that does not exist */
 	new_grant(&k, "nosuch");
-	assert_int_not_equal(td_grant_insert(fx->st, &k), 0);
+	assert_int_not_equal(td_grant_insert(fx->d.st, &k), 0);
 	/* a bad state never reaches the table (CHECK) */
 	new_grant(&k, "vol1");
 	k.state = TD_GS__COUNT;
-	assert_int_not_equal(td_grant_insert(fx->st, &k), 0);
+	assert_int_not_equal(td_grant_insert(fx->d.st, &k), 0);
 	/* deleting the volume takes its grants along */
-	assert_int_equal(td_volume_delete(fx->st, "acme", "vol1"), 0);
+	assert_int_equal(td_volume_delete(fx->d.st, "acme", "vol1"), 0);
 	n = 0;
-	assert_int_equal(td_grant_foreach(fx->st, false, count_open, &n), 0);
+	assert_int_equal(td_grant_foreach(fx->d.st, false, count_open, &n), 0);
 	assert_int_equal(n, 0);
 }
 

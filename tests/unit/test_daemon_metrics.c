@@ -443,8 +443,7 @@ static int teardown(void **state)
 	unlink(fx->d.cfg.metrics_path);
 	snprintf(p, sizeof(p), "%s/out", fx->dir);
 	rmdir(p);
-	td_fixture_free(fx);
-	return 0;
+	return td_fixture_free(fx);
 }
 
 static void test_textfile_logged_once(void **state)

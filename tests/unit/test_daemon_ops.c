@@ -3,10 +3,10 @@
  * tenantd's request handlers end to end, without device-mapper: requests go
  * through td_handle_line() against a real SQLite store and the real key
  * code; the libdmtenant calls that touch devices are replaced with fakes
- * (-Wl,--wrap, userspace/daemon/daemon.mk).  Checks what the handlers
- * promise: authorisation before anything changes, an audit record for every
- * request, and a state change that lands with its audit record or not at
- * all.
+ * (-Wl,--wrap, from the __wrap_ functions: tests/unit/unit.mk).  Checks
+ * what the handlers promise: authorisation before anything changes, an
+ * audit record for every request, and a state change that lands with its
+ * audit record or not at all.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,6 +25,7 @@
 #include <dmtenant.h>
 
 #include "../../userspace/daemon/ops.h"
+#include "td_fixture.h"
 
 #define OPERATOR	0
 #define HYPERVISOR	1001
@@ -283,20 +284,13 @@ const char *__wrap_dmt_ctx_last_error(struct dmt_ctx *ctx)
 /* --- fixture --------------------------------------------------------- */
 
 
-struct fx {
-	struct td_daemon d;
-	char dir[64];
-	char db[96];
-	char owner[96];
-};
+/* udev owner files stay in the test's directory, not in /run */
+static char owner_dir[128];
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char err[256];
-	FILE *f;
+	struct td_fixture *fx;
 
-	assert_non_null(fx);
 	memset(&fake, 0, sizeof(fake));
 	memset(fake_legs, 0, sizeof(fake_legs));
 	fake_nerased = 0;
@@ -305,20 +299,12 @@ static int setup(void **state)
 	parse_unserved = false;
 	fake_live_name = fake_live_uuid = NULL;
 	memset(&fake_create, 0, sizeof(fake_create));
-	strcpy(fx->dir, "/tmp/test_daemon_ops.XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	snprintf(fx->db, sizeof(fx->db), "%s/tenantd.db", fx->dir);
-	f = fmemopen((void *)conf, sizeof(conf) - 1, "r");
-	assert_non_null(f);
-	assert_int_equal(td_config_parse(f, "test.conf", &fx->d.cfg, err,
-					 sizeof(err)), 0);
-	fclose(f);
-	assert_int_equal(td_store_open(fx->db, &fx->d.st, err, sizeof(err)), 0);
-	assert_int_equal(dmt_key_generate(DMT_KEY_MASTER, &fx->d.master), 0);
+	fx = td_fixture_open(conf, "ops");
+	assert_non_null(fx);
+	fx->d.no_dm = false;	/* the faked kernel */
 	fx->d.dev_dir = fx->dir;
-	/* udev owner files stay in the test's directory, not in /run */
-	snprintf(fx->owner, sizeof(fx->owner), "%s/owner", fx->dir);
-	fx->d.owner_dir = fx->owner;
+	snprintf(owner_dir, sizeof(owner_dir), "%s/owner", fx->dir);
+	fx->d.owner_dir = owner_dir;
 	fake_store = fx->d.st;
 	*state = fx;
 	return 0;
@@ -326,23 +312,14 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct fx *fx = *state;
-	char cmd[128];
-
-	td_store_close(fx->d.st);
-	dmt_key_free(fx->d.master);
-	td_config_free(&fx->d.cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	free(fx);
-	return 0;
+	return td_fixture_free(*state);
 }
 
 /*
  * Send one request as @uid; returns the error code name, or "ok".  The
  * reply's "result" (or NULL) is copied to @result when asked for.
  */
-static const char *req(struct fx *fx, uid_t uid, const char *line,
+static const char *req(struct td_fixture *fx, uid_t uid, const char *line,
 		       json_object **result)
 {
 	static char code[32];
@@ -382,7 +359,7 @@ static int keep_last(const struct td_audit_rec *r, void *arg)
 	return 0;
 }
 
-static struct last_rec audit_tail(struct fx *fx)
+static struct last_rec audit_tail(struct td_fixture *fx)
 {
 	struct last_rec l;
 
@@ -391,20 +368,20 @@ static struct last_rec audit_tail(struct fx *fx)
 	return l;
 }
 
-static void sql(struct fx *fx, const char *stmt)
+static void sql(struct td_fixture *fx, const char *stmt)
 {
 	assert_int_equal(sqlite3_exec(td_store_db(fx->d.st), stmt, NULL, NULL,
 				      NULL), SQLITE_OK);
 }
 
 /* Make every audit insert fail, as a full disk would. */
-static void break_audit(struct fx *fx)
+static void break_audit(struct td_fixture *fx)
 {
 	sql(fx, "CREATE TRIGGER no_audit BEFORE INSERT ON audit"
 		" BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END;");
 }
 
-static void mend_audit(struct fx *fx)
+static void mend_audit(struct td_fixture *fx)
 {
 	sql(fx, "DROP TRIGGER no_audit;");
 }
@@ -418,25 +395,19 @@ static void mend_audit(struct fx *fx)
 
 /* A tenant through the handler, a volume straight into the store (its
  * creation formats block devices: the VM tests cover it). */
-static void make_volume(struct fx *fx)
+static void make_volume(struct td_fixture *fx)
 {
 	struct td_volume v;
 
 	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
 			    "ok");
-	memset(&v, 0, sizeof(v));
-	strcpy(v.tenant, "acme");
-	strcpy(v.id, "db");
+	td_fixture_volume(&v, "acme", "db", "/dev/fake-leg0");
 	strcpy(v.uuid, "6f1c0d52-1111-4a8e-9a3b-0123456789ab");
 	strcpy(v.vm, "vm1");
-	v.kek_gen = 1;
-	v.nlegs = 1;
-	strcpy(v.legs[0].cls, "local");
-	strcpy(v.legs[0].device, "/dev/fake-leg0");
 	assert_int_equal(td_volume_insert(fx->d.st, &v), 0);
 }
 
-static bool is_attached(struct fx *fx)
+static bool is_attached(struct td_fixture *fx)
 {
 	struct td_volume v;
 
@@ -448,7 +419,7 @@ static bool is_attached(struct fx *fx)
 
 static void test_tenant_create_audited(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_tenant t;
 	struct last_rec l;
 	json_object *res = NULL, *o;
@@ -485,7 +456,7 @@ static void test_tenant_create_audited(void **state)
 
 static void test_denied_changes_nothing(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_tenant t;
 	struct last_rec l;
 
@@ -502,7 +473,7 @@ static void test_denied_changes_nothing(void **state)
 
 static void test_audit_failure_undoes_the_change(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_tenant t;
 	int64_t seq;
 	char hash[TD_HASH_HEX];
@@ -525,7 +496,7 @@ static void test_audit_failure_undoes_the_change(void **state)
 
 static void test_attach_detach_recorded(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	json_object *res = NULL, *o;
 
 	make_volume(fx);
@@ -553,7 +524,7 @@ static void test_attach_detach_recorded(void **state)
  */
 static void test_leg_recover_force(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 
 	make_volume(fx);
 	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
@@ -577,7 +548,7 @@ static void test_leg_recover_force(void **state)
 
 static void test_attach_failure_records_nothing(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 
 	make_volume(fx);
 	fake.attach_rc = -EBUSY;
@@ -599,7 +570,7 @@ static void test_attach_failure_records_nothing(void **state)
  */
 static void test_attach_unrecorded_is_undone(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 
 	make_volume(fx);
 	sql(fx, "CREATE TRIGGER no_attach BEFORE INSERT ON attachments"
@@ -631,7 +602,7 @@ static void test_attach_unrecorded_is_undone(void **state)
 /* A verb without a handler is refused and audited, never called. */
 static void test_unserved_verb_refused(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_tenant t;
 	struct last_rec l;
 	enum td_verb v;
@@ -664,7 +635,7 @@ static int count_rows(void *arg, int n, char **val, char **col)
 	return 0;
 }
 
-static int wipe_rows(struct fx *fx, const char *where)
+static int wipe_rows(struct td_fixture *fx, const char *where)
 {
 	char q[256];
 	int n = -1;
@@ -675,7 +646,7 @@ static int wipe_rows(struct fx *fx, const char *where)
 	return n;
 }
 
-static int audit_with(struct fx *fx, const char *action, const char *text)
+static int audit_with(struct td_fixture *fx, const char *action, const char *text)
 {
 	char q[256];
 	int n = -1;
@@ -703,7 +674,7 @@ static int audit_with(struct fx *fx, const char *action, const char *text)
  */
 static void test_wipe_rows_pruned(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	static const char conf30[] = "operator uid=0\nwipe-retention-days 30\n";
 	char err[256];
 	FILE *f;
@@ -769,13 +740,13 @@ static void read_owner_file(const char *path, char *buf, size_t len)
  */
 static void test_restart_republishes_owner(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	char path[256], buf[256];
 
 	make_volume(fx);
 	assert_string_equal(req(fx, HYPERVISOR, VOL_REQ("volume.attach",
 				",\"vm\":\"vm1\""), NULL), "ok");
-	snprintf(path, sizeof(path), "%s/tenant+acme+db", fx->owner);
+	snprintf(path, sizeof(path), "%s/tenant+acme+db", fx->d.owner_dir);
 	read_owner_file(path, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "DMT_OWNER=1001\n"));
 	fake_live_name = "tenant+acme+db";
@@ -803,7 +774,7 @@ static void test_restart_republishes_owner(void **state)
 
 static void test_delete_attached_refused(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 
 	make_volume(fx);
@@ -822,7 +793,7 @@ static int count_row(void *arg, int n, char **v, char **c)
 	return 0;
 }
 
-static int wipe_jobs(struct fx *fx)
+static int wipe_jobs(struct td_fixture *fx)
 {
 	int n = 0;
 
@@ -834,7 +805,7 @@ static int wipe_jobs(struct fx *fx)
 
 static void test_delete_undone_without_audit(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 
 	make_volume(fx);
@@ -857,7 +828,7 @@ static void test_delete_undone_without_audit(void **state)
 
 static void test_erase_failure_keeps_the_volume(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 
 	make_volume(fx);
@@ -870,7 +841,7 @@ static void test_erase_failure_keeps_the_volume(void **state)
 
 static void test_bad_requests_audited(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct last_rec l;
 
 	assert_string_equal(req(fx, OPERATOR, "not json", NULL),
@@ -896,7 +867,7 @@ static int count_intent(const struct td_intent *in, void *arg)
 	return 0;
 }
 
-static unsigned int intents(struct fx *fx)
+static unsigned int intents(struct td_fixture *fx)
 {
 	unsigned int n = 0;
 
@@ -904,7 +875,7 @@ static unsigned int intents(struct fx *fx)
 	return n;
 }
 
-static void add_intent(struct fx *fx, const char *uuid, const char *vol,
+static void add_intent(struct td_fixture *fx, const char *uuid, const char *vol,
 		       const char *dev0, const char *dev1)
 {
 	struct td_intent in;
@@ -922,7 +893,7 @@ static void add_intent(struct fx *fx, const char *uuid, const char *vol,
 /* A create tenantd never finished: only legs carrying its UUID go. */
 static void test_interrupted_create_erased(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct last_rec l;
 
 	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
@@ -946,7 +917,7 @@ static void test_interrupted_create_erased(void **state)
 
 static void test_recorded_create_untouched(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 
 	make_volume(fx);
@@ -961,7 +932,7 @@ static void test_recorded_create_untouched(void **state)
 
 static void test_cleanup_failure_kept_for_retry(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 
 	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),
 			    "ok");
@@ -986,7 +957,7 @@ static void test_cleanup_failure_kept_for_retry(void **state)
 
 static void test_volume_create(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 	json_object *res = NULL, *o;
 
@@ -1020,7 +991,7 @@ static void test_volume_create(void **state)
 
 static void test_volume_create_failures(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_volume v;
 
 	assert_string_equal(req(fx, OPERATOR, TENANT_CREATE("acme"), NULL),

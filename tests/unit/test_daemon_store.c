@@ -17,38 +17,26 @@
 #include <cmocka.h>
 
 #include "../../userspace/daemon/store.h"
-
-struct fx {
-	char dir[32];
-	char db[64];
-};
+#include "td_fixture.h"
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	struct td_fixture *fx = calloc(1, sizeof(*fx));
 
-	strcpy(fx->dir, "/tmp/td-store-XXXXXX");
-	if (!mkdtemp(fx->dir))
+	if (!fx || td_fixture_dir(fx, "store")) {
+		free(fx);
 		return -1;
-	snprintf(fx->db, sizeof(fx->db), "%s/t.db", fx->dir);
+	}
 	*state = fx;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fx *fx = *state;
-	const char *sfx[] = { "", "-wal", "-shm", ".audit-head" };
-	char p[96];
-	size_t i;
+	int rc = td_fixture_rmdir(*state);
 
-	for (i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s%s", fx->db, sfx[i]);
-		unlink(p);
-	}
-	rmdir(fx->dir);
-	free(fx);
-	return 0;
+	free(*state);
+	return rc;
 }
 
 static int user_version(sqlite3 *db)
@@ -90,7 +78,7 @@ static bool has_table(sqlite3 *db, const char *name)
 
 static void test_fresh_open(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_store *st;
 	char err[256];
 	sqlite3_stmt *s;
@@ -116,7 +104,7 @@ static void test_fresh_open(void **state)
 
 static void test_stepwise_and_failure(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	static const char *const steps[] = {
 		"CREATE TABLE a (x INTEGER);",
 		"ALTER TABLE a ADD COLUMN y TEXT; INSERT INTO a VALUES (1, 'one');",
@@ -150,7 +138,7 @@ static void test_stepwise_and_failure(void **state)
 
 static void test_newer_db_refused_by_open(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_store *st;
 	sqlite3 *db;
 	char err[256], sql[64];
@@ -207,7 +195,7 @@ static int count(const struct td_volume *v, void *arg)
 
 static void test_rows(void **state)
 {
-	struct fx *fx = *state;
+	struct td_fixture *fx = *state;
 	struct td_store *st;
 	struct td_tenant t = tenant("acme"), g;
 	struct td_volume v = volume("acme", "vol1", "u-1", "/dev/vda"), w;

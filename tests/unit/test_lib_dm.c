@@ -2,8 +2,9 @@
 /*
  * libdmtenant attach / detach / status flows against a fake device-mapper
  * and a fake keyring (every libdevmapper and keyutils call the library
- * makes is -Wl,--wrap'ed, multipath-tools style; see LIBDMT_WRAP_test_lib_dm
- * in userspace/lib/lib.mk).  The legs are real LUKS2 image files.
+ * makes is -Wl,--wrap'ed, multipath-tools style: tests/unit/unit.mk adds
+ * --wrap=foo for each __wrap_foo below).  The legs are real LUKS2 image
+ * files.
  *
  * Checked: the order add_key -> create -> invalidate, the key is dropped
  * on failure too, the table and DM UUID that reach the kernel, the key

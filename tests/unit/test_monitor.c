@@ -277,8 +277,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	td_monitor_stop();
-	td_fixture_free(*state);
-	return 0;
+	return td_fixture_free(*state);
 }
 
 struct audit_count {

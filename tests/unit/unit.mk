@@ -12,8 +12,13 @@
 # wildcard.  If it needs sources besides its own file, list them as
 #   test_foo_SRCS := kernel/foo.c
 # (the same files the kernel module compiles, never a copy), and extra
-# libraries as  test_foo_LDLIBS := -lfoo.  Shell tests
-# find the tools in $UNIT_TOOLS_DIR and prefix them with $UNIT_TOOL_WRAPPER.
+# libraries as  test_foo_LDLIBS := -lfoo.  A test that defines
+# __wrap_foo() is linked with -Wl,--wrap=foo: the flags come from the
+# test's source (as multipath-tools' tests/Makefile does), never a list.
+# Store and handler tests share tests/unit/td_fixture.h: a fresh temporary
+# store, or a tenantd on one with a master key (td_inproc.h adds requests).
+# Shell tests find the tools in $UNIT_TOOLS_DIR and prefix them with
+# $UNIT_TOOL_WRAPPER.
 
 UNIT_BUILD := $(BUILD)/unit
 UNIT_CC ?= $(CC)
@@ -31,11 +36,11 @@ test_table_SRCS := kernel/tenant-table.c
 test_gen_SRCS := kernel/tenant-gen.c
 
 # libdmtenant (userspace/lib/lib.mk): every test_lib_*.c links the library
-# sources; test_lib_dm.c also wraps libdevmapper/keyutils calls.
+# sources.
 UNIT_CFLAGS += $(LIBDMT_UNIT_CFLAGS)
 LIBDMT_UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_lib_*.c))
 $(foreach t,$(LIBDMT_UNIT_TESTS),$(eval $(t)_SRCS := $$(LIBDMT_SRCS))\
-  $(eval $(t)_LDLIBS := $$(LIBDMT_LDLIBS) $$(LIBDMT_WRAP_$(t))))
+  $(eval $(t)_LDLIBS := $$(LIBDMT_LDLIBS)))
 
 # Tools the shell tests exercise: <tool>_UNIT_SRCS.
 UNIT_TOOLS := tenant-table
@@ -43,6 +48,12 @@ tenant-table_UNIT_SRCS := userspace/tools/tenant-table.c kernel/tenant-table.c
 
 UNIT_TESTS := $(sort $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c)))
 UNIT_SH_TESTS := $(sort $(wildcard tests/unit/test_*.sh))
+
+# unit_wraps TEST: -Wl,--wrap=foo for every __wrap_foo in tests/unit/TEST.c.
+comma := ,
+unit_wraps = $(addprefix -Wl$(comma)--wrap=,$(sort $(patsubst __wrap_%,%,\
+	$(shell grep -o '__wrap_[A-Za-z_0-9]*' tests/unit/$(1).c))))
+$(foreach t,$(UNIT_TESTS),$(eval $(t)_WRAP := $(call unit_wraps,$(t))))
 
 # unit_objs CONFIG, SOURCES
 unit_objs = $(patsubst %.c,$(UNIT_BUILD)/$(1)/obj/%.o,$(2))
@@ -60,8 +71,8 @@ UNIT_OBJS += $(call unit_objs,$(1),$(3))
 endef
 
 $(foreach t,$(UNIT_TESTS),\
-  $(eval $(call unit_link,asan,$(t),tests/unit/$(t).c $($(t)_SRCS),$$(UNIT_SAN),$$(UNIT_LDLIBS) $$($(t)_LDLIBS)))\
-  $(eval $(call unit_link,vg,$(t),tests/unit/$(t).c $($(t)_SRCS),,$$(UNIT_LDLIBS) $$($(t)_LDLIBS))))
+  $(eval $(call unit_link,asan,$(t),tests/unit/$(t).c $($(t)_SRCS),$$(UNIT_SAN),$$(UNIT_LDLIBS) $$($(t)_LDLIBS) $$($(t)_WRAP)))\
+  $(eval $(call unit_link,vg,$(t),tests/unit/$(t).c $($(t)_SRCS),,$$(UNIT_LDLIBS) $$($(t)_LDLIBS) $$($(t)_WRAP))))
 $(foreach t,$(UNIT_TOOLS),\
   $(eval $(call unit_link,asan,$(t),$($(t)_UNIT_SRCS),$$(UNIT_SAN),))\
   $(eval $(call unit_link,vg,$(t),$($(t)_UNIT_SRCS),,)))

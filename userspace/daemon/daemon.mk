@@ -48,16 +48,10 @@ test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 # wipe (issue 7): certificate binding
 test_daemon_cert_SRCS := $(TENANTD_DIR)/cert.c $(TENANTD_DIR)/auditchain.c
 test_daemon_cert_LDLIBS := -ljson-c -lcrypto
-# The request handlers with libdmtenant replaced by fakes in the test.
+# The request handlers with libdmtenant replaced by fakes in the test
+# (its __wrap_ functions; tests/unit/unit.mk adds the --wrap flags).
 test_daemon_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-comma := ,
-TEST_DAEMON_OPS_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
-			dmt_dev_info dmt_ctx_last_error dmt_leg_read_info \
-			dmt_leg_erase dmt_volume_create stat dmt_leg_shred \
-			pthread_create dmt_wipe_supported dmt_dev_message \
-			td_parse_request dmt_dev_list
-test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto -loath $(LIBDMT_LDLIBS) \
-	$(addprefix -Wl$(comma)--wrap=,$(TEST_DAEMON_OPS_WRAP))
+test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto -loath $(LIBDMT_LDLIBS)
 # -- access (issue 6) -- the grant state machine and table
 test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
 			   $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/proto.c \
@@ -78,14 +72,12 @@ test_daemon_mfa_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath
 # -- remote (issue 4) -- the leg monitor: schedule, decision, scans with
 # the kernel's status and messages faked
 test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath \
-	-Wl$(comma)--wrap=dmt_dev_status -Wl$(comma)--wrap=dmt_dev_message
+test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath
 
 # -- metrics -- the format, the atomic write (write() wrapped: a full
 # disk), the textfile from a real store (td_log wrapped: logged once)
 test_daemon_metrics_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-test_daemon_metrics_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath \
-	$(addprefix -Wl$(comma)--wrap=,dmt_dev_status write td_log)
+test_daemon_metrics_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath
 
 # make bench-attach: in one test VM, tenantd's attach latency (request to
 # a usable device) against `cryptsetup open` of a LUKS2 device with the

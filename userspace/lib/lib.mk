@@ -77,15 +77,5 @@ $(USERSPACE_BIN)/dmt-wipetest: userspace/tools/dmt-wipetest.c $(LIBDMT_A) \
 
 # Unit tests (tests/unit/test_lib_*.c): sources and libraries.
 LIBDMT_UNIT_CFLAGS := -I$(LIBDMT_INCLUDE) -I$(LIBDMT_DIR) $(LIBDMT_PKG_CFLAGS)
-# test_lib_dm.c fakes device-mapper and the keyring (tests/unit/unit.mk
-# adds LIBDMT_WRAP_<test> to the test's link line).
-LIBDMT_WRAPPED := dm_task_create dm_task_destroy dm_task_set_name \
-	dm_task_set_uuid dm_task_set_ro dm_task_add_target dm_task_secure_data \
-	dm_task_set_cookie dm_udev_wait dm_task_no_flush dm_task_retry_remove \
-	dm_task_deferred_remove dm_task_set_sector dm_task_set_message \
-	dm_task_get_message_response dm_dir dm_task_get_errno dm_task_run \
-	dm_task_get_info dm_task_get_uuid dm_get_next_target \
-	add_key keyctl_invalidate keyctl_unlink crypt_init crypt_free
-LIBDMT_WRAP_test_lib_dm := $(foreach f,$(LIBDMT_WRAPPED),-Wl,--wrap=$(f))
 # tests/unit/test_lib_symbols.sh inspects the shared library.
 unit-build: $(LIBDMT_SO)
