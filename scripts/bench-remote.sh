@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Remote-leg benchmark (remote, issue 4): 4 KiB random writes at QD1 (psync:
+# Remote-leg benchmark (remote): 4 KiB random writes at QD1 (psync:
 # the latency is the whole write), p50 and p99, with a 20 ms round trip
 # (tc netem, 10 ms each way) on the remote link only, for:
 #   local       tenant, one local leg (no remote)
@@ -22,7 +22,7 @@
 # Environment: BENCH_REPS (default 3), BENCH_RUNTIME (seconds, default 10),
 # BENCH_BUDGET (remote_budget bytes, default 16777216), BENCH_STEADY_IOPS
 # (default 400: 1.6 MB/s of 4 KiB writes), BENCH_STEADY_S (default 30).
-# Goal (issue 4): async p50 within 1.2x of local; the synchronous stack
+# Goal: async p50 within 1.2x of local; the synchronous stack
 # pays the full round trip.  A missed goal prints MISS; the script fails
 # only when something breaks.
 # vm-timeout: 1800

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Demo act (remote, issue 4), sourced by scripts/demo.sh: a GRS volume
+# Demo act (remote), sourced by scripts/demo.sh: a GRS volume
 # whose remote leg is 50 ms away; writes stay fast; the lag is shown.
 . "$DMT_ROOT/tests/vm/remote-lib.sh"
 

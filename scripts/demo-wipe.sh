@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# `make demo`, act "wipe (issue 7)": a tenant leaves.  Sourced by
+# `make demo`, act "wipe": a tenant leaves.  Sourced by
 # scripts/demo.sh after its control-plane act (tenantd stopped, tenant
 # 'initech' with volume 'web' on $TD_LOCAL and $TD_ZONE, detached).
 # See Documentation/destruction.md.

@@ -240,12 +240,12 @@ fi
 [ ! -e "$DEV" ] || fail "device node still there"
 echo "    The key exists nowhere on this host any more, and the disk holds only ciphertext."
 # Later acts, one sourced file each (scripts/demo-<name>.sh).
-# -- act: access (issue 6) --
+# -- act: access --
 . "$DMT_ROOT/scripts/demo-access.sh" || fail "demo act scripts/demo-access.sh failed"
-# -- act: wipe (issue 7) --
+# -- act: wipe --
 . "$DMT_ROOT/scripts/demo-wipe.sh" || fail "demo act scripts/demo-wipe.sh failed"
-# -- act: udev (issue 8) --
+# -- act: udev --
 . "$DMT_ROOT/scripts/demo-udev.sh" || fail "demo act scripts/demo-udev.sh failed"
-# -- act: remote (issue 4) --
+# -- act: remote --
 . "$DMT_ROOT/scripts/demo-remote.sh" || fail "demo act scripts/demo-remote.sh failed"
 say "Demo finished."

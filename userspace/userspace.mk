@@ -26,7 +26,7 @@ include userspace/lib/lib.mk
 # tenantd (build/bin/tenantd) and tenantctl (build/bin/tenantctl)
 include userspace/daemon/daemon.mk
 include userspace/cli/cli.mk
-# dmt-udev and the udev rules (udev provisioning, issue 8)
+# dmt-udev and the udev rules (udev provisioning)
 include userspace/udev/udev.mk
 
 INSTALL_FILES += \

@@ -71,7 +71,7 @@ static int tc(const char *first, ...)
 
 /* CLI verbs without a protocol verb of their own. */
 #define TC_OFFLINE_VERBS	(0 \
-	/* -- wipe (issue 7): wipe cert, cert verify, tenant audit-verify -- */ \
+	/* -- wipe: wipe cert, cert verify, tenant audit-verify -- */ \
 	+ 3)
 
 static int setup(void **state)

@@ -81,7 +81,7 @@ static const struct {
 	{ TD_V_LEG_RECOVER,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_EXPORT,	  "O-----", "O-----", "O-----" },
 	{ TD_V_AUDIT_VERIFY,	  "O-----", "O-----", "O-----" },
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	{ TD_V_ACCESS_REQUEST,	  "----S-", "----S-", "----S-" },
 	{ TD_V_ACCESS_APPROVE,	  "---T--", "------", "---T--" },
 	{ TD_V_ACCESS_DENY,	  "---T--", "------", "---T--" },
@@ -89,11 +89,11 @@ static const struct {
 	{ TD_V_ACCESS_CLOSE,	  "----S-", "----S-", "----S-" },
 	{ TD_V_ACCESS_REVOKE,	  "O--T--", "O-----", "O--T--" },
 	{ TD_V_ACCESS_LIST,	  "O--TS-", "O---S-", "O--TS-" },
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	{ TD_V_WIPE_STATUS,	  "O--T--", "O-----", "O--T--" },
 	{ TD_V_TENANT_AUDIT_EXPORT, "O--T--", "O-----", "O--T--" },
 	{ TD_V_VOLUME_EXPORT,	  "---T--", "------", "---T--" },
-	/* udev (issue 8): leg reports also need uid 0 (checked in ops-udev.c) */
+	/* udev: leg reports also need uid 0 (checked in ops-udev.c) */
 	{ TD_V_LEG_SEEN,	  "O-----", "O-----", "O-----" },
 	{ TD_V_LEG_GONE,	  "O-----", "O-----", "O-----" },
 	{ TD_V_VOLUME_AUTO,	  "O-----", "O-----", "O-----" },

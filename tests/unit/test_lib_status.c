@@ -79,7 +79,7 @@ static void test_status_replication(void **state)
 	dmt_status_free(st);
 }
 
-/* remote (issue 4): the remote-leg fields are appended after the sync ones. */
+/* remote: the remote-leg fields are appended after the sync ones. */
 static void test_status_remote_legs(void **state)
 {
 	struct dmt_status *st;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tenantd's leg monitor (remote, issue 4; userspace/daemon/monitor.c):
+ * tenantd's leg monitor (remote; userspace/daemon/monitor.c):
  * the back-off schedule and the decision as pure functions, the config key,
  * and one scan after another on a real store with the kernel replaced by
  * fakes (dmt_dev_status parses a status line the test sets, dmt_dev_message

@@ -1011,7 +1011,7 @@ static void test_replication_options(void **state)
 	expect_error(LEGS3 " 1 nosync:1", -EINVAL, E_OPT_UNKNOWN);
 }
 
-/* remote (issue 4) */
+/* remote */
 #define LEGSR	PFX "0 2 local /dev/a 2048 remote /dev/b 2048"
 
 static void test_remote_options(void **state)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Asynchronous remote leg over NVMe/TCP (remote, issue 4).  The remote site
+# Asynchronous remote leg over NVMe/TCP (remote).  The remote site
 # is the kernel's nvmet target on 127.0.0.1; tc netem delays only its port
 # (10 ms each way: 20 ms round trip).  A local leg plus the remote leg:
 #  A. streaming: QD1 writes complete at local speed (p50 far below the

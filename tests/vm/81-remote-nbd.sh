@@ -1,5 +1,5 @@
 #!/bin/bash
-# Asynchronous remote leg over NBD (remote, issue 4): the same scenarios as
+# Asynchronous remote leg over NBD (remote): the same scenarios as
 # 80-remote-nvme-tcp with Debian's nbd-server on 127.0.0.1 as the remote
 # site and the kernel's nbd client; tc netem delays only its port (10 ms
 # each way: 20 ms round trip).  A local leg plus the remote leg:

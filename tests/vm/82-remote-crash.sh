@@ -1,5 +1,5 @@
 #!/bin/bash
-# Crash of the primary while streaming to a remote leg (remote, issue 4).
+# Crash of the primary while streaming to a remote leg (remote).
 # Boot 1: an ext4 filesystem on a volume with a local leg (/dev/vda) and a
 # remote leg (/dev/vdb exported by nvmet over TCP, 20 ms round trip) takes
 # fsync-heavy writes; power is cut (sysrq b) while the stream is behind.

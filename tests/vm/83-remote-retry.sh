@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# tenantd retries a failed remote leg by itself (remote, issue 4): a volume
+# tenantd retries a failed remote leg by itself (remote): a volume
 # made with tenantctl of legs local (/dev/ram0), remote (/dev/mapper/rbk
 # over /dev/ram1: no network, the leg only has to be of class remote) and
 # local (/dev/mapper/lbk over /dev/ram2), tenantd running with

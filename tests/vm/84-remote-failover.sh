@@ -1,6 +1,6 @@
 #!/bin/bash
-# Failover to the remote copy and rejoin of the old primary (remote,
-# issue 4, item 4), decided by the data generations in the superblocks
+# Failover to the remote copy and rejoin of the old primary (remote
+# legs), decided by the data generations in the superblocks
 # (Documentation/remote-legs.md, "Failover and rejoin").  P = the primary
 # site's local leg (/dev/ram0), R = the remote leg (/dev/ram1, class
 # remote: written asynchronously; no network is needed for the decision).

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Discards reach an asynchronous remote leg in stream order (remote,
-# issue 4).  A local leg and a remote leg (class remote: asynchronous),
+# Discards reach an asynchronous remote leg in stream order (remote).
+# A local leg and a remote leg (class remote: asynchronous),
 # loop devices on tmpfs (brd has no discard in 6.1; a loop device punches
 # holes), allow_discards.  A discarded range reads zeros on a leg that got
 # the discard:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for the remote-leg VM tests (remote, issue 4); source after
+# Helpers for the remote-leg VM tests (remote); source after
 # tenant-lib.sh.  The remote site is the kernel's NVMe/TCP target (nvmet)
 # or nbd-server on 127.0.0.1; tc netem delays (or cuts) only the remote
 # port's traffic on lo.

@@ -9,13 +9,13 @@
 TENANTCTL_LIB_SRCS := userspace/cli/tenantctl.c userspace/daemon/proto.c \
 		      userspace/daemon/auditchain.c
 # Feature verbs (tc-*.c), one line each.
-# -- access (issue 6) --
+# -- access --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-access.c
-# -- wipe (issue 7) --
+# -- wipe --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-wipe.c userspace/daemon/cert.c
-# -- udev (issue 8) --
+# -- udev --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-udev.c
-# -- remote (issue 4) --
+# -- remote --
 # -- metrics --
 TENANTCTL_LIB_SRCS += userspace/cli/tc-progress.c
 # -- mfa --
@@ -34,7 +34,7 @@ $(USERSPACE_BIN)/tenantctl: $(TENANTCTL_SRCS) $(TENANTCTL_HDRS)
 
 test_cli_args_SRCS := $(TENANTCTL_LIB_SRCS)
 test_cli_args_LDLIBS := $(TENANTCTL_LIBS)
-# -- access (issue 6) --
+# -- access --
 test_cli_access_SRCS := $(TENANTCTL_LIB_SRCS)
 test_cli_access_LDLIBS := $(TENANTCTL_LIBS)
 # -- metrics -- progress bar / plain lines, watch, wait, metrics

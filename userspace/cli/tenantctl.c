@@ -345,7 +345,7 @@ static int print_status(json_object *res, void *arg)
 		       states);
 		tc_print_sync(k);	/* -- metrics -- */
 	}
-	/* remote (issue 4): failed remote legs tenantd retries */
+	/* remote: failed remote legs tenantd retries */
 	if (json_object_object_get_ex(res, "retry", &a))
 		for (i = 0; i < json_object_array_length(a); i++) {
 			json_object *r = json_object_array_get_idx(a, i), *h;
@@ -890,7 +890,7 @@ const struct tc_verb tc_verbs[] = {
 	  tc_mfa_reset },
 	{ "mfa", "list", "", "list enrolments (operator: all; others: their own)",
 	  tc_mfa_list },
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	{ "access", "request",
 	  "--tenant TENANT --volume VOLUME --reason TEXT --duration D[s|m|h] [--mode ro|rw]",
 	  "ask for just-in-time access to a volume (support)", tc_access_request },
@@ -912,7 +912,7 @@ const struct tc_verb tc_verbs[] = {
 	{ "access", "list", "[--tenant TENANT] [--all]",
 	  "list open requests and grants (--all: also ended ones)",
 	  tc_access_list },
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	{ "wipe", "status", "[TENANT] [--job N] [--wait]",
 	  "progress of wipes; certificates of finished ones (operator, tenant admin)",
 	  tc_wipe_status },
@@ -930,7 +930,7 @@ const struct tc_verb tc_verbs[] = {
 	{ "tenant", "audit-verify", "FILE",
 	  "check a tenant audit export offline, record by record",
 	  tc_tenant_audit_verify },
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	{ "volume", "auto", "TENANT VOLUME on|off",
 	  "attach automatically (for its VM) once all legs are present (operator)",
 	  tc_volume_auto },
@@ -940,7 +940,7 @@ const struct tc_verb tc_verbs[] = {
 	{ "leg", "gone", "DEVICE",
 	  "report a leg's device as gone (root; what the udev rule does)",
 	  tc_leg_report },
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	/* -- metrics -- ("tenantctl metrics" is the short form) */
 	{ "metrics", "show", "",
 	  "the metrics tenantd writes for node_exporter, Prometheus text (operator)",
@@ -1021,7 +1021,7 @@ int tc_main(int argc, char **argv)
 		}
 		return tc_raw(0) ? EXIT_ERR : EXIT_OK;
 	}
-	/* udev (issue 8): "attach ..." and "detach ..." (tc-udev.c) */
+	/* udev: "attach ..." and "detach ..." (tc-udev.c) */
 	if (!strcmp(argv[i], "attach") || !strcmp(argv[i], "detach"))
 		return tc_udev_alias(argc - i, argv + i);
 	if (!strcmp(argv[i], "metrics"))

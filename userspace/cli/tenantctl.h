@@ -44,7 +44,7 @@ int tc_parse_leg(const char *s, json_object **leg);
 int tc_verify_file(FILE *f, const char *anchor, char *msg, size_t msglen);
 
 /* Verb functions kept in their own files (tc-*.c), one block each. */
-/* -- access (issue 6) -- tc-access.c */
+/* -- access -- tc-access.c */
 int tc_access_request(const struct tc_verb *v, int argc, char **argv);
 int tc_access_decide(const struct tc_verb *v, int argc, char **argv);
 int tc_access_open(const struct tc_verb *v, int argc, char **argv);
@@ -52,7 +52,7 @@ int tc_access_end(const struct tc_verb *v, int argc, char **argv);
 int tc_access_list(const struct tc_verb *v, int argc, char **argv);
 /* "90", "90s", "15m", "2h" -> seconds; -EINVAL */
 int tc_parse_duration(const char *s, uint64_t *out);
-/* -- wipe (issue 7) -- */
+/* -- wipe -- */
 int tc_volume_delete(const struct tc_verb *v, int argc, char **argv);
 int tc_tenant_delete(const struct tc_verb *v, int argc, char **argv);
 int tc_wipe_status(const struct tc_verb *v, int argc, char **argv);
@@ -67,7 +67,7 @@ extern int tc_send_fd;
 void tc_cert_text(json_object *cert, FILE *f);
 /* 0 valid, 8 invalid: a tenant's audit export (records checked one by one). */
 int tc_tenant_verify_file(FILE *f, char *msg, size_t msglen);
-/* -- udev (issue 8) -- */
+/* -- udev -- */
 int tc_volume_auto(const struct tc_verb *v, int argc, char **argv);
 int tc_leg_report(const struct tc_verb *v, int argc, char **argv);
 /* "tenantctl attach ..." / "tenantctl detach ...": @argv[0] is the word. */
@@ -77,7 +77,7 @@ void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
 /* run() of tenantctl.c: one request, errors printed, exit code back. */
 int tc_run(const char *verb, json_object *args,
 	   int (*print)(json_object *result, void *arg), void *arg);
-/* -- remote (issue 4) -- */
+/* -- remote -- */
 /* -- metrics, progress (tc-progress.c) -- */
 int tc_metrics(int argc, char **argv);		/* "tenantctl metrics" */
 int tc_metrics_show(const struct tc_verb *v, int argc, char **argv);

@@ -15,7 +15,7 @@
 
 #define MAX_REPLY	(256 * 1024 * 1024)
 
-/* wipe (issue 7): tc_send_fd (tc-wipe.c) goes with the request. */
+/* wipe: tc_send_fd (tc-wipe.c) goes with the request. */
 /* Weak: tenantctl's is in tc-wipe.c; dmt-udev links this file alone. */
 __attribute__((weak)) int tc_send_fd = -1;
 static ssize_t send_first(int fd, const char *p, size_t len)

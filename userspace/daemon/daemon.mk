@@ -14,13 +14,13 @@ TENANTD_CORE := $(addprefix $(TENANTD_DIR)/,proto.c roles.c store.c \
 		  auditchain.c log.c)
 TENANTD_OPS := $(TENANTD_DIR)/ops.c
 # Feature handlers (ops-*.c), one line each.
-# -- access (issue 6) --
+# -- access --
 TENANTD_OPS += $(TENANTD_DIR)/ops-access.c $(TENANTD_DIR)/access.c
-# -- wipe (issue 7) --
+# -- wipe --
 TENANTD_OPS += $(TENANTD_DIR)/ops-wipe.c $(TENANTD_DIR)/cert.c
-# -- udev (issue 8) --
+# -- udev --
 TENANTD_OPS += $(TENANTD_DIR)/ops-udev.c
-# -- remote (issue 4) --
+# -- remote --
 TENANTD_OPS += $(TENANTD_DIR)/monitor.c
 # -- metrics --
 TENANTD_OPS += $(TENANTD_DIR)/ops-metrics.c $(TENANTD_DIR)/metrics.c
@@ -45,14 +45,14 @@ test_daemon_audit_SRCS := $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/store.c
 test_daemon_audit_LDLIBS := -ljson-c -lsqlite3 -lcrypto
 test_daemon_store_SRCS := $(TENANTD_DIR)/store.c $(TENANTD_DIR)/auditchain.c
 test_daemon_store_LDLIBS := -ljson-c -lsqlite3 -lcrypto
-# wipe (issue 7): certificate binding
+# wipe: certificate binding
 test_daemon_cert_SRCS := $(TENANTD_DIR)/cert.c $(TENANTD_DIR)/auditchain.c
 test_daemon_cert_LDLIBS := -ljson-c -lcrypto
 # The request handlers with libdmtenant replaced by fakes in the test
 # (its __wrap_ functions; tests/unit/unit.mk adds the --wrap flags).
 test_daemon_ops_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_daemon_ops_LDLIBS = -ljson-c -lsqlite3 -lcrypto -loath $(LIBDMT_LDLIBS)
-# -- access (issue 6) -- the grant state machine and table
+# -- access -- the grant state machine and table
 test_daemon_access_SRCS := $(TENANTD_DIR)/access.c $(TENANTD_DIR)/store.c \
 			   $(TENANTD_DIR)/auditchain.c $(TENANTD_DIR)/proto.c \
 			   $(TENANTD_DIR)/roles.c
@@ -69,7 +69,7 @@ unit-build: $(USERSPACE_BIN)/tenantd
 # the handlers in-process with --no-dm
 test_daemon_mfa_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_daemon_mfa_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath
-# -- remote (issue 4) -- the leg monitor: schedule, decision, scans with
+# -- remote -- the leg monitor: schedule, decision, scans with
 # the kernel's status and messages faked
 test_monitor_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
 test_monitor_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath

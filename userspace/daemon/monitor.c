@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * remote (issue 4): the leg monitor (monitor.h).  A failed remote leg
+ * remote: the leg monitor (monitor.h).  A failed remote leg
  * (state D: a remote write or flush error) takes nothing until
  * "leg <i> recover"; when the link comes back, the remote copy should be
  * caught up without an operator.  tenantd retries it with a back-off.

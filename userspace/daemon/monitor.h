@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * remote (issue 4): the leg monitor.  Every monitor-interval seconds the
+ * remote: the leg monitor.  Every monitor-interval seconds the
  * poll loop of tenantd reads the kernel status of every attached volume
  * and sends "leg <i> recover" to a failed (D) leg of class remote, with an
  * exponential back-off per (volume, leg).  Local and zone legs are never

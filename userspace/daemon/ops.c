@@ -21,7 +21,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "monitor.h"	/* remote (issue 4) */
+#include "monitor.h"	/* remote */
 #include "ops-internal.h"
 
 
@@ -848,7 +848,7 @@ static enum td_err op_volume_status(struct op *op)
 	td_status_sync_json(st, k);	/* -- metrics -- resync, remote lag */
 	json_object_object_add(op->result, "kernel", k);
 	dmt_status_free(st);
-	/* remote (issue 4): failed remote legs tenantd retries */
+	/* remote: failed remote legs tenantd retries */
 	k = td_monitor_json(v.dm_name);
 	if (k)
 		json_object_object_add(op->result, "retry", k);
@@ -1002,7 +1002,7 @@ static enum td_err op_volume_attach(struct op *op)
 			    "%s/%s is already attached as %s for VM '%s'",
 			    v.tenant, v.id, v.device, v.att_vm);
 	}
-	e = op_access_check_free(op, &v);	/* -- access (issue 6) -- */
+	e = op_access_check_free(op, &v);	/* -- access -- */
 	if (e)
 		return e;
 	e = op_load_tenant(op, v.tenant, &t);
@@ -1015,7 +1015,7 @@ static enum td_err op_volume_attach(struct op *op)
 		return e;
 	td_dm_name(v.tenant, v.id, name, sizeof(name));
 	op_to_dmt(&v, &dv, legs);
-	op_udev_owner_publish(op->d, name, owner, vm);	/* udev (issue 8) */
+	op_udev_owner_publish(op->d, name, owner, vm);	/* udev */
 	r = dmt_volume_attach(op->d->dmt, &dv, kek, name, 0, path,
 			      sizeof(path));
 	if (r == -EPERM && t.has_next) {
@@ -1029,7 +1029,7 @@ static enum td_err op_volume_attach(struct op *op)
 	}
 	dmt_key_free(kek);
 	if (r)
-		op_udev_owner_forget(op->d, name);	/* udev (issue 8) */
+		op_udev_owner_forget(op->d, name);	/* udev */
 	if (r == -EINVAL && v.nlegs > 1) {
 		op_hint(op, "this volume needs a kernel with replication; meanwhile use 1-leg volumes");
 		return op_fail(op, TD_E_UNSUPPORTED,
@@ -1103,7 +1103,7 @@ static enum td_err op_volume_detach(struct op *op)
 		return op_from_errno(op, r, "detach");
 	}
 	op_tx_begin(op);	/* without it, the row still lands */
-	op_udev_owner_forget(op->d, v.dm_name);	/* udev (issue 8) */
+	op_udev_owner_forget(op->d, v.dm_name);	/* udev */
 	if (td_attach_close(op->d->st, v.tenant, v.id, reason))
 		td_log(LOG_ERR, "%s: detach NOT recorded: %s", v.dm_name,
 		       td_store_err(op->d->st));
@@ -1159,7 +1159,7 @@ static enum td_err op_leg(struct op *op)
 	}
 	if (r)
 		return op_from_errno(op, r, msg);
-	/* remote (issue 4): a leg failed by hand is not retried, not even
+	/* remote: a leg failed by hand is not retried, not even
 	 * by the next tenantd: the hold is in the store too. */
 	if (!strcmp(v.legs[idx].cls, "remote")) {
 		td_monitor_hold(v.dm_name, (unsigned int)idx, failing);
@@ -1342,7 +1342,7 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_LEG_RECOVER]	= op_leg,
 	[TD_V_AUDIT_EXPORT]	= op_audit_export,
 	[TD_V_AUDIT_VERIFY]	= op_audit_verify,
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	[TD_V_ACCESS_REQUEST]	= op_access_request,
 	[TD_V_ACCESS_APPROVE]	= op_access_decide,
 	[TD_V_ACCESS_DENY]	= op_access_decide,
@@ -1350,15 +1350,15 @@ static const op_fn handlers[TD_V__COUNT] = {
 	[TD_V_ACCESS_CLOSE]	= op_access_end,
 	[TD_V_ACCESS_REVOKE]	= op_access_end,
 	[TD_V_ACCESS_LIST]	= op_access_list,
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	[TD_V_WIPE_STATUS]	= op_wipe_status,
 	[TD_V_TENANT_AUDIT_EXPORT] = op_tenant_audit_export,
 	[TD_V_VOLUME_EXPORT]	= op_volume_export,
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	[TD_V_LEG_SEEN]		= op_leg_seen,
 	[TD_V_LEG_GONE]		= op_leg_gone,
 	[TD_V_VOLUME_AUTO]	= op_volume_auto,
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	/* -- metrics -- */
 	[TD_V_METRICS_GET]	= op_metrics_get,
 	/* -- mfa -- */
@@ -1526,7 +1526,7 @@ static int recon_dev(const struct dmt_dev_info *info, void *arg)
 	struct stat sb;
 	int64_t owner = -1;
 
-	/* -- access (issue 6) -- grant mappings: td_access_startup() */
+	/* -- access -- grant mappings: td_access_startup() */
 	if (td_access_is_grant_dev(info->name))
 		return 0;
 	if (td_volume_by_uuid(rc->d->st, info->volume_uuid, &v)) {

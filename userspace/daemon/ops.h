@@ -30,7 +30,7 @@ struct td_daemon {
 struct td_caller {
 	uid_t uid;
 	pid_t pid;
-	/* wipe (issue 7): a descriptor passed with the request (SCM_RIGHTS),
+	/* wipe: a descriptor passed with the request (SCM_RIGHTS),
 	 * owned by the connection; a handler that keeps it dup()s it. */
 	bool has_fd;
 	int fd;
@@ -67,14 +67,14 @@ void td_reconcile(struct td_daemon *d);
 void td_cleanup_intents(struct td_daemon *d);
 /* Startup: finish KEK rotations a crash interrupted. */
 void td_resume_rotations(struct td_daemon *d);
-/* -- access (issue 6) -- */
+/* -- access -- */
 /* Startup: close grants that expired while tenantd was down; remove grant
  * mappings no active grant holds (ops-access.c). */
 void td_access_startup(struct td_daemon *d);
 /* Poll loop: end what is due; ms until the next deadline, -1 if none. */
 int64_t td_access_tick(struct td_daemon *d);
 
-/* -- wipe (issue 7): destruction jobs (ops-wipe.c) -- */
+/* -- wipe: destruction jobs (ops-wipe.c) -- */
 /* Startup: restart the wipes a stop or crash interrupted. */
 void td_wipe_resume(struct td_daemon *d);
 /* Poll loop: certificates of finished wipes; busy: poll at least 2/s. */

@@ -62,7 +62,7 @@ int td_err_exit_code(enum td_err e)
 
 static const struct td_arg_spec a_none[] = { A_END };
 static const struct td_arg_spec a_tenant[] = { A_TENANT, A_END };
-/* wipe (issue 7): the wipe arguments of volume.delete / tenant.delete */
+/* wipe: the wipe arguments of volume.delete / tenant.delete */
 #define A_WIPE	{ "wipe", TD_ARG_ID, false }, { "passes", TD_ARG_UINT, false }, \
 		{ "verify", TD_ARG_ID, false }, { "rate", TD_ARG_UINT, false }
 /* -- mfa -- the one-time code of the verbs listed in mfa-required */
@@ -96,7 +96,7 @@ static const struct td_arg_spec a_leg[] = {
 static const struct td_arg_spec a_leg_recover[] = {
 	A_TENANT, A_VOLUME, { "leg", TD_ARG_UINT, true },
 	{ "force", TD_ARG_BOOL, false }, A_END };
-/* -- udev (issue 8) -- */
+/* -- udev -- */
 static const struct td_arg_spec a_leg_report[] = {
 	{ "devices", TD_ARG_DEVICES, true }, A_END };
 static const struct td_arg_spec a_volume_auto[] = {
@@ -105,7 +105,7 @@ static const struct td_arg_spec a_audit_export[] = {
 	{ "after", TD_ARG_UINT, false }, { "limit", TD_ARG_UINT, false },
 	A_END };
 
-/* -- access (issue 6) -- */
+/* -- access -- */
 #define A_GRANT		{ "id", TD_ARG_UINT, true }
 static const struct td_arg_spec a_access_request[] = {
 	A_TENANT, A_VOLUME, { "reason", TD_ARG_TEXT, true },
@@ -152,7 +152,7 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "leg.recover", TD_V_LEG_RECOVER, true, a_leg_recover },
 	{ "audit.export", TD_V_AUDIT_EXPORT, false, a_audit_export },
 	{ "audit.verify", TD_V_AUDIT_VERIFY, false, a_none },
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	{ "access.request", TD_V_ACCESS_REQUEST, true, a_access_request },
 	{ "access.approve", TD_V_ACCESS_APPROVE, true, a_access_approve },
 	{ "access.deny", TD_V_ACCESS_DENY, true, a_access_deny },
@@ -160,16 +160,16 @@ static const struct td_verb_info td_verbs[TD_V__COUNT] = {
 	{ "access.close", TD_V_ACCESS_CLOSE, true, a_access_close },
 	{ "access.revoke", TD_V_ACCESS_REVOKE, true, a_access_note },
 	{ "access.list", TD_V_ACCESS_LIST, false, a_access_list },
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	{ "wipe.status", TD_V_WIPE_STATUS, false, a_wipe_status },
 	{ "tenant.audit-export", TD_V_TENANT_AUDIT_EXPORT, false,
 	  a_tenant_audit_export },
 	{ "volume.export", TD_V_VOLUME_EXPORT, false, a_volume_export },
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	{ "leg.seen", TD_V_LEG_SEEN, true, a_leg_report },
 	{ "leg.gone", TD_V_LEG_GONE, true, a_leg_report },
 	{ "volume.auto", TD_V_VOLUME_AUTO, true, a_volume_auto },
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	/* -- metrics -- */
 	{ "metrics.get", TD_V_METRICS_GET, false, a_none },
 	/* -- mfa -- */
@@ -259,7 +259,7 @@ static bool valid_path(const char *s)
 	return true;
 }
 
-/* -- access (issue 6) -- */
+/* -- access -- */
 bool td_valid_text(const char *s)
 {
 	size_t i, n;
@@ -418,7 +418,7 @@ static enum td_err check_arg(const struct td_arg_spec *a, json_object *v,
 		break;
 	case TD_ARG_LEGS:
 		return check_legs(v, a->name, msg, msglen);
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	case TD_ARG_TEXT:
 		if (!json_object_is_type(v, json_type_string) ||
 		    !td_valid_text(json_object_get_string(v)))

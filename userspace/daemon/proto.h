@@ -64,7 +64,7 @@ enum td_verb {
 	TD_V_LEG_RECOVER,
 	TD_V_AUDIT_EXPORT,
 	TD_V_AUDIT_VERIFY,
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	TD_V_ACCESS_REQUEST,
 	TD_V_ACCESS_APPROVE,
 	TD_V_ACCESS_DENY,
@@ -72,15 +72,15 @@ enum td_verb {
 	TD_V_ACCESS_CLOSE,
 	TD_V_ACCESS_REVOKE,
 	TD_V_ACCESS_LIST,
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	TD_V_WIPE_STATUS,
 	TD_V_TENANT_AUDIT_EXPORT,
 	TD_V_VOLUME_EXPORT,
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	TD_V_LEG_SEEN,
 	TD_V_LEG_GONE,
 	TD_V_VOLUME_AUTO,
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	/* -- metrics -- */
 	TD_V_METRICS_GET,
 	/* -- mfa -- */
@@ -99,7 +99,7 @@ enum td_arg_kind {
 	TD_ARG_PRESET,	/* "lrs", "zrs", "grs" */
 	TD_ARG_DEVICES,	/* array of 1..TD_MAX_LEGS absolute paths */
 	TD_ARG_LEGS,	/* array of 1..TD_MAX_LEGS {class, device[, offset]} */
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	TD_ARG_TEXT,	/* string, 1..TD_TEXT_MAX printable ASCII (reasons) */
 	TD_ARG_MODE,	/* "ro" or "rw" */
 };
@@ -150,7 +150,7 @@ json_object *td_arg(const struct td_request *req, const char *name);
 bool td_valid_id(const char *s);
 bool td_valid_vm(const char *s);
 bool td_valid_class(const char *s);
-/* -- access (issue 6) -- */
+/* -- access -- */
 bool td_valid_text(const char *s);	/* TD_ARG_TEXT */
 
 /* Redundancy presets (Documentation/tenantd.md). */

@@ -54,7 +54,7 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_LEG_RECOVER]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_AUDIT_EXPORT]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_AUDIT_VERIFY]	= { [TD_ROLE_OPERATOR] = R_ANY },
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	[TD_V_ACCESS_REQUEST]	= { [TD_ROLE_SUPPORT] = R_ANY },
 	[TD_V_ACCESS_APPROVE]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	[TD_V_ACCESS_DENY]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
@@ -65,19 +65,19 @@ static const unsigned char matrix[TD_V__COUNT][TD_ROLE__COUNT] = {
 	[TD_V_ACCESS_LIST]	= { [TD_ROLE_OPERATOR] = R_ANY,
 				    [TD_ROLE_TENANT_ADMIN] = R_OWN,
 				    [TD_ROLE_SUPPORT] = R_ANY },
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	[TD_V_WIPE_STATUS]	= { [TD_ROLE_OPERATOR] = R_ANY,
 				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	[TD_V_TENANT_AUDIT_EXPORT] = { [TD_ROLE_OPERATOR] = R_ANY,
 				    [TD_ROLE_TENANT_ADMIN] = R_OWN },
 	/* plaintext: the tenant's own admin only, never the operator */
 	[TD_V_VOLUME_EXPORT]	= { [TD_ROLE_TENANT_ADMIN] = R_OWN },
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	/* leg reports: the handler also requires uid 0 (udev runs as root) */
 	[TD_V_LEG_SEEN]		= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_LEG_GONE]		= { [TD_ROLE_OPERATOR] = R_ANY },
 	[TD_V_VOLUME_AUTO]	= { [TD_ROLE_OPERATOR] = R_ANY },
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	/* -- metrics -- every tenant's names and states: the operator only */
 	[TD_V_METRICS_GET]	= { [TD_ROLE_OPERATOR] = R_ANY },
 	/* -- mfa -- each person enrols itself; only the operator resets */
@@ -367,7 +367,7 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 		    !strcmp(word, "timeout-ms") ||
 		    !strcmp(word, "access-pending-ttl") ||
 		    !strcmp(word, "access-max-duration") ||
-		    /* -- remote (issue 4) -- */
+		    /* -- remote -- */
 		    !strcmp(word, "monitor-interval") ||
 		    !strcmp(word, "monitor_interval") ||
 		    !strcmp(word, "wipe-retention-days") ||
@@ -388,7 +388,7 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 				if (!parse_uint(val, 600000, 10, &v) || !v)
 					CFG_ERR("timeout-ms must be 1..600000");
 				cfg->timeout_ms = v;
-			/* -- access (issue 6) -- */
+			/* -- access -- */
 			} else if (!strcmp(word, "access-pending-ttl") ||
 				   !strcmp(word, "access-max-duration")) {
 				if (!parse_uint(val, 31536000, 10, &v) || !v)
@@ -401,7 +401,7 @@ int td_config_parse(FILE *f, const char *name, struct td_config *cfg,
 				if (parse_mfa_verbs(val, &cfg->mfa_required))
 					CFG_ERR("mfa-required takes 'none' or a comma-separated list of access.approve, access.deny, access.open, tenant.delete, volume.export");
 				cfg->mfa_required_set = true;
-			/* -- remote (issue 4) -- */
+			/* -- remote -- */
 			} else if (!strncmp(word, "monitor", 7)) {
 				if (!parse_uint(val, 3600, 10, &v))
 					CFG_ERR("monitor-interval must be 0..3600 seconds (0: off)");

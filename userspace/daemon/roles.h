@@ -38,10 +38,10 @@ struct td_config {
 	char *master_key;
 	unsigned int socket_mode;	/* 0: not set */
 	unsigned int timeout_ms;	/* 0: not set */
-	/* -- access (issue 6) -- seconds, 0: not set (defaults in access.h) */
+	/* -- access -- seconds, 0: not set (defaults in access.h) */
 	unsigned int access_pending_ttl;
 	unsigned int access_max_duration;
-	/* -- remote (issue 4) -- leg monitor, seconds (0: off) */
+	/* -- remote -- leg monitor, seconds (0: off) */
 	bool monitor_interval_set;
 	unsigned int monitor_interval;
 	/* finished wipe jobs are pruned after this many days (0: never) */

@@ -99,7 +99,7 @@ const char *const td_schema_steps[] = {
 	"  tenant TEXT NOT NULL, volume TEXT NOT NULL,"
 	"  devices TEXT NOT NULL,"		/* one path per line */
 	"  started TEXT NOT NULL);",
-	/* -- access (issue 6) -- */
+	/* -- access -- */
 	/* 2: access_grants (Documentation/jit-access.md) */
 	"CREATE TABLE access_grants ("
 	"  id INTEGER PRIMARY KEY,"
@@ -127,7 +127,7 @@ const char *const td_schema_steps[] = {
 	"    ON DELETE CASCADE);"
 	"CREATE UNIQUE INDEX access_grants_active ON access_grants(tenant, volume)"
 	"  WHERE state = 'active';",
-	/* -- wipe (issue 7) -- */
+	/* -- wipe -- */
 	/* wipe jobs: progress (resume after a crash) and certificates */
 	"CREATE TABLE wipes ("
 	"  id INTEGER PRIMARY KEY,"
@@ -142,7 +142,7 @@ const char *const td_schema_steps[] = {
 	"  offset INTEGER NOT NULL DEFAULT 0, resumes INTEGER NOT NULL DEFAULT 0,"
 	"  started TEXT NOT NULL, finished TEXT, error TEXT,"
 	"  verification TEXT, cert TEXT);",
-	/* -- udev (issue 8) -- */
+	/* -- udev -- */
 	"CREATE TABLE volume_auto ("
 	"  tenant TEXT NOT NULL,"
 	"  volume TEXT NOT NULL,"
@@ -181,7 +181,7 @@ const char *const td_schema_steps[] = {
 	"  failures INTEGER NOT NULL,"
 	"  first INTEGER NOT NULL,"
 	"  locked_until INTEGER NOT NULL DEFAULT 0);",
-	/* -- remote (issue 4) -- */
+	/* -- remote -- */
 	"CREATE TABLE leg_holds ("
 	"  tenant TEXT NOT NULL,"
 	"  volume TEXT NOT NULL,"

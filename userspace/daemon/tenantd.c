@@ -25,7 +25,7 @@
 #include <dmtenant.h>
 
 #include "log.h"
-#include "monitor.h"	/* remote (issue 4) */
+#include "monitor.h"	/* remote */
 #include "ops.h"
 
 #define MAX_CONNS	64
@@ -98,7 +98,7 @@ static void notify(const char *msg)
 
 /* --- connections ------------------------------------------------------ */
 
-/* wipe (issue 7): a descriptor passed with a request lives until the
+/* wipe: a descriptor passed with a request lives until the
  * request is handled. */
 static void conn_drop_fd(struct conn *c)
 {
@@ -598,7 +598,7 @@ int main(int argc, char **argv)
 	td_reconcile(&d);
 	td_cleanup_intents(&d);
 	td_resume_rotations(&d);
-	td_access_startup(&d);	/* -- access (issue 6) -- */
+	td_access_startup(&d);	/* -- access -- */
 	td_wipe_resume(&d);
 
 	sigemptyset(&mask);
@@ -620,11 +620,11 @@ int main(int argc, char **argv)
 		int64_t now = now_ms(), next = now + 60000, due;
 		unsigned int i, n = 0;
 
-		/* -- access (issue 6) -- grants whose time is up end here */
+		/* -- access -- grants whose time is up end here */
 		due = td_access_tick(&d);
 		if (due >= 0 && now + due < next)
 			next = now + due;
-		/* -- remote (issue 4) -- failed remote legs retried here */
+		/* -- remote -- failed remote legs retried here */
 		due = td_monitor_tick(&d);
 		if (due >= 0 && now + due < next)
 			next = now + due;
@@ -646,7 +646,7 @@ int main(int argc, char **argv)
 				next = c->deadline;
 		}
 		if (td_wipe_busy() && next > now + 500)
-			next = now + 500;	/* wipe (issue 7) */
+			next = now + 500;	/* wipe */
 		if (poll(pfd, n, next > now ? (int)(next - now) : 0) < 0 &&
 		    errno != EINTR) {
 			td_log(LOG_ERR, "poll: %s", strerror(errno));
@@ -734,7 +734,7 @@ int main(int argc, char **argv)
 	}
 	refusals_flush(&d, true);
 	td_wipe_stop(&d);
-	td_monitor_stop();	/* remote (issue 4) */
+	td_monitor_stop();	/* remote */
 	td_metrics_stop();
 	td_audit_event(&d, "daemon.stop", "", "ok", "SIGTERM");
 	td_log(LOG_INFO, "stopped");

@@ -67,7 +67,7 @@ $(USERSPACE_BIN)/dmt-libtest: userspace/tools/dmt-libtest.c $(LIBDMT_A) \
 	@mkdir -p $(@D)
 	$(CC) $(LIBDMT_CFLAGS) -o $@ $< $(LIBDMT_STATIC_LINK)
 
-# Test helper for tests/vm/60-wipe.sh (wipe, issue 7): the attacker with
+# Test helper for tests/vm/60-wipe.sh (wipe): the attacker with
 # host root (DEK from a leg with the master key and the database), and a
 # byte-pattern search of legs and database files.
 $(USERSPACE_BIN)/dmt-wipetest: userspace/tools/dmt-wipetest.c $(LIBDMT_A) \
