@@ -48,7 +48,7 @@ fuzz_config_LDLIBS := -ljson-c
 # The offline verifiers live in tenantctl (audit verify, tenant
 # audit-verify); tc_call() is the harness's (never reached).
 fuzz_audit_SRCS = $(TENANTCTL_LIB_SRCS)
-fuzz_audit_LDLIBS := -ljson-c -lcrypto
+fuzz_audit_LDLIBS = $(TENANTCTL_LIBS)
 # dmt-udev's main() becomes dmt_udev_main() (FUZZ_CFLAGS_udev); the
 # harness fakes the leg's header, the owner file and tenantd's reply.
 fuzz_udev_SRCS = userspace/udev/dmt-udev.c $(TENANTD_DIR)/proto.c \
@@ -57,7 +57,7 @@ fuzz_udev_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c \
 	$(addprefix -Wl$(comma)--wrap=,dmt_leg_read_info fopen \
 	  openlog syslog)
 fuzz_cli_udev_SRCS = $(TENANTCTL_LIB_SRCS)
-fuzz_cli_udev_LDLIBS := -ljson-c -lcrypto
+fuzz_cli_udev_LDLIBS = $(TENANTCTL_LIBS)
 # tenantd's request handlers against a fresh in-memory SQLite store per
 # input; the device calls are faked, file system calls outside the store
 # are no-ops while a request runs (fuzz_request.c).
@@ -68,7 +68,7 @@ FUZZ_REQUEST_WRAP := dmt_volume_attach dmt_volume_detach dmt_volume_erase \
 	dmt_leg_wipe dmt_leg_verify dmt_wipe_supported dmt_keyring_count \
 	pthread_create stat open chown chmod fchmod mkdir rename unlink fopen
 fuzz_request_SRCS = $(TENANTD_OPS) $(TENANTD_CORE) $(LIBDMT_SRCS)
-fuzz_request_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto \
+fuzz_request_LDLIBS = $(LIBDMT_LDLIBS) -ljson-c -lsqlite3 -lcrypto -loath \
 	$(addprefix -Wl$(comma)--wrap=,$(FUZZ_REQUEST_WRAP))
 
 FUZZ_CFLAGS_udev := -Dmain=dmt_udev_main
