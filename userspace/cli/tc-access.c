@@ -12,26 +12,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../daemon/proto.h"
 #include "tenantctl.h"
-
-static int usage(const struct tc_verb *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "tenantctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: tenantctl %s %s %s\n", v->object, v->verb,
-		v->usage);
-	return 2;
-}
 
 /* One request through tc_run(); @print gets the result. */
 static int print_adapter(json_object *res, void *arg)
@@ -152,15 +138,15 @@ int tc_access_request(const struct tc_verb *v, int argc, char **argv)
 			!strcmp(argv[i], "--mode") ? &mode : NULL;
 
 		if (!dst || i + 1 >= argc)
-			return usage(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 		*dst = argv[++i];
 	}
 	if (!tenant || !volume || !reason || !dur)
-		return usage(v, "--tenant, --volume, --reason and --duration are required");
+		return tc_usage_err(v, "--tenant, --volume, --reason and --duration are required");
 	if (tc_parse_duration(dur, &secs))
-		return usage(v, "bad duration '%s' (e.g. 90, 90s, 15m, 2h)", dur);
+		return tc_usage_err(v, "bad duration '%s' (e.g. 90, 90s, 15m, 2h)", dur);
 	if (mode && !valid_mode(mode))
-		return usage(v, "--mode is ro or rw");
+		return tc_usage_err(v, "--mode is ro or rw");
 	a = json_object_new_object();
 	json_object_object_add(a, "tenant", json_object_new_string(tenant));
 	json_object_object_add(a, "volume", json_object_new_string(volume));
@@ -189,12 +175,12 @@ static int id_verb(const struct tc_verb *v, int argc, char **argv,
 		else if (!ids && argv[i][0] != '-')
 			ids = argv[i];
 		else
-			return usage(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 	}
 	if (!ids || parse_id(ids, &id))
-		return usage(v, "expected the request ID (a number, see 'tenantctl access list')");
+		return tc_usage_err(v, "expected the request ID (a number, see 'tenantctl access list')");
 	if (mode && !valid_mode(mode))
-		return usage(v, "--mode is ro or rw");
+		return tc_usage_err(v, "--mode is ro or rw");
 	a = json_object_new_object();
 	json_object_object_add(a, "id", json_object_new_int64(id));
 	if (mode)
@@ -252,7 +238,7 @@ int tc_access_list(const struct tc_verb *v, int argc, char **argv)
 		else if (!strcmp(argv[i], "--all"))
 			all = true;
 		else
-			return usage(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 	}
 	a = json_object_new_object();
 	if (tenant)

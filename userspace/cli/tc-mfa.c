@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +26,6 @@
 #include "tenantctl.h"
 
 const char *tc_opt_code;
-
-static int usage(const struct tc_verb *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "tenantctl: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: tenantctl %s %s %s\n", v->object, v->verb,
-		v->usage);
-	return 2;
-}
 
 /* One line from @f without its newline and surrounding blanks. */
 static int read_line(FILE *f, char *buf, size_t len)
@@ -218,13 +204,13 @@ int tc_mfa_enroll(const struct tc_verb *v, int argc, char **argv)
 			!strcmp(argv[i], "--digits") ? &digits : NULL;
 
 		if (!dst || i + 1 >= argc)
-			return usage(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 		*dst = argv[++i];
 	}
 	if (alg && strcmp(alg, "sha1") && strcmp(alg, "sha256"))
-		return usage(v, "--algorithm is sha1 or sha256");
+		return tc_usage_err(v, "--algorithm is sha1 or sha256");
 	if (digits && strcmp(digits, "6") && strcmp(digits, "8"))
-		return usage(v, "--digits is 6 or 8");
+		return tc_usage_err(v, "--digits is 6 or 8");
 	a = json_object_new_object();
 	if (alg)
 		json_object_object_add(a, "algorithm",
@@ -246,7 +232,7 @@ int tc_mfa_enroll(const struct tc_verb *v, int argc, char **argv)
 int tc_mfa_confirm(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc)
-		return usage(v, "unexpected '%s'", argv[0]);
+		return tc_usage_err(v, "unexpected '%s'", argv[0]);
 	/* the code goes in through the code-required retry of tc_run() */
 	return tc_run("mfa.confirm", json_object_new_object(), confirm_print,
 		      NULL);
@@ -267,11 +253,11 @@ int tc_mfa_reset(const struct tc_verb *v, int argc, char **argv)
 	long long uid;
 
 	if (argc != 1 || argv[0][0] < '0' || argv[0][0] > '9')
-		return usage(v, "expected one UID (a number)");
+		return tc_usage_err(v, "expected one UID (a number)");
 	errno = 0;
 	uid = strtoll(argv[0], &end, 10);
 	if (errno || *end || uid < 0)
-		return usage(v, "expected one UID (a number)");
+		return tc_usage_err(v, "expected one UID (a number)");
 	a = json_object_new_object();
 	json_object_object_add(a, "uid", json_object_new_int64(uid));
 	return tc_run("mfa.reset", a, reset_print, NULL);
@@ -308,6 +294,6 @@ static int list_print(json_object *res, void *arg)
 int tc_mfa_list(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc)
-		return usage(v, "unexpected '%s'", argv[0]);
+		return tc_usage_err(v, "unexpected '%s'", argv[0]);
 	return tc_run("mfa.list", json_object_new_object(), list_print, NULL);
 }

@@ -33,7 +33,7 @@ const char *opt_socket = TD_DEFAULT_SOCKET;
 bool opt_json;
 unsigned int opt_timeout = 600;
 
-static int usage_err(const struct tc_verb *v, const char *fmt, ...)
+int tc_usage_err(const struct tc_verb *v, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -371,7 +371,7 @@ static int v_tenant_create(const struct tc_verb *v, int argc, char **argv)
 	char msg[128];
 
 	if (argc != 1)
-		return usage_err(v, "expected TENANT");
+		return tc_usage_err(v, "expected TENANT");
 	snprintf(msg, sizeof(msg), "tenant %s created", argv[0]);
 	return run("tenant.create", tc_args_tv(argv[0], NULL), print_msg, msg);
 }
@@ -380,7 +380,7 @@ static int v_tenant_list(const struct tc_verb *v, int argc, char **argv)
 {
 	(void)argv;
 	if (argc)
-		return usage_err(v, "no arguments expected");
+		return tc_usage_err(v, "no arguments expected");
 	return run("tenant.list", NULL, print_tenants, NULL);
 }
 
@@ -400,7 +400,7 @@ static int print_rotate(json_object *res, void *arg)
 static int v_tenant_rotate(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc != 1)
-		return usage_err(v, "expected TENANT");
+		return tc_usage_err(v, "expected TENANT");
 	return run("tenant.rotate-kek", tc_args_tv(argv[0], NULL), print_rotate,
 		   NULL);
 }
@@ -431,14 +431,14 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 
 		if (o[0] != '-') {
 			if (npos == 2) {
-				ex = usage_err(v, "unexpected '%s'", o);
+				ex = tc_usage_err(v, "unexpected '%s'", o);
 				goto bad;
 			}
 			pos[npos++] = o;
 			continue;
 		}
 		if (!val) {
-			ex = usage_err(v, "%s needs a value", o);
+			ex = tc_usage_err(v, "%s needs a value", o);
 			goto bad;
 		}
 		i++;
@@ -446,7 +446,7 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 			json_object *leg;
 
 			if (tc_parse_leg(val, &leg)) {
-				ex = usage_err(v, "--leg wants CLASS:DEVICE[:OFFSET] with CLASS local, zone or remote and an absolute DEVICE, got '%s'",
+				ex = tc_usage_err(v, "--leg wants CLASS:DEVICE[:OFFSET] with CLASS local, zone or remote and an absolute DEVICE, got '%s'",
 					       val);
 				goto bad;
 			}
@@ -463,7 +463,7 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 			free(copy);
 		} else if (!strcmp(o, "--size")) {
 			if (tc_parse_size(val, &size)) {
-				ex = usage_err(v, "--size wants bytes with an optional K, M, G or T suffix, got '%s'",
+				ex = tc_usage_err(v, "--size wants bytes with an optional K, M, G or T suffix, got '%s'",
 					       val);
 				goto bad;
 			}
@@ -471,28 +471,28 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 		} else if (!strcmp(o, "--vm")) {
 			vm = val;
 		} else {
-			ex = usage_err(v, "unknown option '%s'", o);
+			ex = tc_usage_err(v, "unknown option '%s'", o);
 			goto bad;
 		}
 	}
 	if (npos != 2) {
-		ex = usage_err(v, "expected TENANT VOLUME");
+		ex = tc_usage_err(v, "expected TENANT VOLUME");
 		goto bad;
 	}
 	if (!json_object_array_length(legs) == !preset) {
-		ex = usage_err(v, "give the legs with --leg CLASS:DEVICE (repeat it), or --preset lrs|zrs|grs with --devices");
+		ex = tc_usage_err(v, "give the legs with --leg CLASS:DEVICE (repeat it), or --preset lrs|zrs|grs with --devices");
 		goto bad;
 	}
 	if (preset) {
 		const struct td_preset *p = td_preset_by_name(preset);
 
 		if (!p) {
-			ex = usage_err(v, "unknown preset '%s' (lrs, zrs, grs)",
+			ex = tc_usage_err(v, "unknown preset '%s' (lrs, zrs, grs)",
 				       preset);
 			goto bad;
 		}
 		if (json_object_array_length(devs) != p->nlegs) {
-			ex = usage_err(v, "preset %s needs %u devices (%s), got %zu",
+			ex = tc_usage_err(v, "preset %s needs %u devices (%s), got %zu",
 				       p->name, p->nlegs,
 				       !strcmp(p->name, "lrs") ? "3 local" :
 				       !strcmp(p->name, "zrs") ?
@@ -502,7 +502,7 @@ static int v_volume_create(const struct tc_verb *v, int argc, char **argv)
 			goto bad;
 		}
 	} else if (json_object_array_length(devs)) {
-		ex = usage_err(v, "--devices goes with --preset");
+		ex = tc_usage_err(v, "--devices goes with --preset");
 		goto bad;
 	}
 	a = tc_args_tv(pos[0], pos[1]);
@@ -529,7 +529,7 @@ bad:
 static int v_volume_list(const struct tc_verb *v, int argc, char **argv)
 {
 	if (argc > 1)
-		return usage_err(v, "expected at most TENANT");
+		return tc_usage_err(v, "expected at most TENANT");
 	return run("volume.list", tc_args_tv(argc ? argv[0] : NULL, NULL),
 		   print_volumes, NULL);
 }
@@ -540,7 +540,7 @@ static int v_volume_status(const struct tc_verb *v, int argc, char **argv)
 	int ex;
 
 	if (argc != 2 && !watch)
-		return usage_err(v, "expected TENANT VOLUME [--watch]");
+		return tc_usage_err(v, "expected TENANT VOLUME [--watch]");
 	/* metrics: progress while a resync runs, then the status */
 	ex = watch ? tc_volume_watch(argv[0], argv[1], 1000) : 0;
 	if (ex)
@@ -562,13 +562,13 @@ static int tv_vm(const struct tc_verb *v, int argc, char **argv,
 		} else if (argv[i][0] != '-' && npos < 2) {
 			pos[npos++] = argv[i];
 		} else {
-			return usage_err(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 		}
 	}
 	if (npos != 2)
-		return usage_err(v, "expected TENANT VOLUME");
+		return tc_usage_err(v, "expected TENANT VOLUME");
 	if (need_vm && !vm)
-		return usage_err(v, "--vm VM is required");
+		return tc_usage_err(v, "--vm VM is required");
 	*args = tc_args_tv(pos[0], pos[1]);
 	if (vm)
 		json_object_object_add(*args, "vm", json_object_new_string(vm));
@@ -608,7 +608,7 @@ static int v_volume_simple(const struct tc_verb *v, int argc, char **argv)
 	char verb[48], msg[96];
 
 	if (argc != 2)
-		return usage_err(v, "expected TENANT VOLUME");
+		return tc_usage_err(v, "expected TENANT VOLUME");
 	snprintf(verb, sizeof(verb), "volume.%s", v->verb);
 	snprintf(msg, sizeof(msg), "%s/%s: %s%s", argv[0], argv[1], v->verb,
 		 !strcmp(v->verb, "detach") ? "ed" : "d (legs crypto-shredded)");
@@ -628,11 +628,11 @@ static int v_leg(const struct tc_verb *v, int argc, char **argv)
 		argc--;
 	}
 	if (argc != 3)
-		return usage_err(v, "expected TENANT VOLUME LEG-INDEX");
+		return tc_usage_err(v, "expected TENANT VOLUME LEG-INDEX");
 	errno = 0;
 	idx = strtoul(argv[2], &end, 10);
 	if (errno || *end || argv[2][0] == '-' || idx >= TD_MAX_LEGS)
-		return usage_err(v, "LEG-INDEX must be 0..%d", TD_MAX_LEGS - 1);
+		return tc_usage_err(v, "LEG-INDEX must be 0..%d", TD_MAX_LEGS - 1);
 	a = tc_args_tv(argv[0], argv[1]);
 	json_object_object_add(a, "leg", json_object_new_int((int)idx));
 	if (force)
@@ -656,7 +656,7 @@ static int v_audit_export(const struct tc_verb *v, int argc, char **argv)
 		else if (!strcmp(argv[i], "--after") && i + 1 < argc)
 			after = strtoll(argv[++i], NULL, 10);
 		else
-			return usage_err(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 	}
 	if (outp && !(out = fopen(outp, "wx"))) {
 		fprintf(stderr, "tenantctl: %s: %s\n  hint: the export never overwrites a file; pick a new name\n",
@@ -807,11 +807,11 @@ static int v_audit_verify(const struct tc_verb *v, int argc, char **argv)
 		else if (argv[i][0] != '-' || !strcmp(argv[i], "-"))
 			file = argv[i];
 		else
-			return usage_err(v, "unexpected '%s'", argv[i]);
+			return tc_usage_err(v, "unexpected '%s'", argv[i]);
 	}
 	if (!file) {
 		if (anchor)
-			return usage_err(v, "--head goes with FILE");
+			return tc_usage_err(v, "--head goes with FILE");
 		return run("audit.verify", NULL, print_verify, NULL);
 	}
 	f = strcmp(file, "-") ? fopen(file, "re") : stdin;
@@ -1005,7 +1005,7 @@ int tc_main(int argc, char **argv)
 			help(stdout);
 			return EXIT_OK;
 		} else {
-			return usage_err(NULL, "unknown option '%s'", argv[i]);
+			return tc_usage_err(NULL, "unknown option '%s'", argv[i]);
 		}
 	}
 	if (i >= argc) {
@@ -1041,7 +1041,7 @@ int tc_main(int argc, char **argv)
 			fprintf(stderr, "\n");
 			return EXIT_USAGE;
 		}
-		return usage_err(NULL, "unknown object '%s' (tenant, volume, leg, audit, access)",
+		return tc_usage_err(NULL, "unknown object '%s' (tenant, volume, leg, audit, access)",
 				 argv[i]);
 	}
 	argc -= i + 2;
@@ -1051,7 +1051,7 @@ int tc_main(int argc, char **argv)
 		if (strcmp(argv[i], "--code"))
 			continue;
 		if (i + 1 >= argc)
-			return usage_err(v, "--code needs a code, or - for standard input");
+			return tc_usage_err(v, "--code needs a code, or - for standard input");
 		tc_opt_code = argv[i + 1];
 		memmove(argv + i, argv + i + 2, (argc - i - 2) * sizeof(*argv));
 		argc -= 2;

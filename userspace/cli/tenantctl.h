@@ -75,6 +75,10 @@ int tc_udev_alias(int argc, char **argv);
 void tc_libvirt_disk(FILE *f, const char *tenant, const char *volume,
 		     const char *device, const char *target);
 /* run() of tenantctl.c: one request, errors printed, exit code back. */
+/* A usage error for @v (NULL: the command line as a whole): the message,
+ * the verb's usage line, and the exit code for usage errors. */
+int tc_usage_err(const struct tc_verb *v, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 int tc_run(const char *verb, json_object *args,
 	   int (*print)(json_object *result, void *arg), void *arg);
 /* -- remote -- */
